@@ -1,0 +1,69 @@
+# The project's commands (CONTRACTS.md): install, run, test, bench.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+UV_VERSION := 0.13.9
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+# The test suite's services: the machine's PostgreSQL and Redis unless set.
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/selfcare)
+TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379)
+PYTEST_ARGS ?=
+# Benchmarks fill a database of their own, never the development or test one.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/selfcare_bench
+
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: install run test lint typecheck bench messages translations clean
+
+## install: .venv with the locked runtime and test dependencies (a second run changes nothing)
+install: $(VENV)/.installed
+
+$(VENV)/.installed: uv.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv && [ "$$($(BIN)/uv --version | cut -d' ' -f2)" = "$(UV_VERSION)" ] \
+		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv sync --frozen --all-groups --python $(BIN)/python
+	@touch $@
+
+## translations: compile the .po catalogues (the .mo files are built, never committed)
+translations: $(MO_FILES)
+
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po
+	msgfmt --check --output-file $@ $<
+
+## messages: collect new strings from the code into the .po catalogues
+messages: install
+	$(MANAGE) makemessages --locale it --no-obsolete --no-location --ignore '.venv/*' --ignore 'var/*'
+
+## run: set up, migrate, load the demo data and run web, worker and beat until Ctrl-C
+run: install translations
+	@mkdir -p var
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	@exec bin/run-portal
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+## test: lint, types, migrations check and the whole suite on PostgreSQL and Redis
+test: install translations lint typecheck
+	@# Migrations are compared with the models, not with a database.
+	DATABASE_URL=sqlite://:memory: $(MANAGE) makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/pytest --create-db $(PYTEST_ARGS)
+
+## bench: the benchmarks of QUALITY.md, each printing its ratio against a baseline of the same run
+bench: install translations
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m benchmarks $(BENCH)
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache $(MO_FILES)

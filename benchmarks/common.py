@@ -1,0 +1,69 @@
+"""What every benchmark shares: timing, the ratio, and where results go.
+
+Machines here are shared and noisy, so a benchmark never compares with a
+number from another day: it measures its baseline (the physical limit, or the
+simplest thing that does the same job) in the same run, and reports the ratio
+with the absolute figures for context.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Result:
+    name: str
+    size: str
+    portal_s: float
+    baseline_s: float
+    target_ratio: float | None
+    notes: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.portal_s / self.baseline_s if self.baseline_s else float("inf")
+
+    @property
+    def verdict(self) -> str:
+        if self.target_ratio is None:
+            return "-"
+        return "ok" if self.ratio <= self.target_ratio else "OVER TARGET"
+
+
+def best_of(repeat: int, action: Callable[[], object]) -> float:
+    """The median wall time of `repeat` runs: steadier than the mean on a shared machine."""
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def report(results: list[Result]) -> None:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
+    for result in results:
+        path = RESULTS_DIR / f"{result.name}-{stamp}.json"
+        path.write_text(
+            json.dumps({**asdict(result), "ratio": result.ratio, "verdict": result.verdict}, indent=2)
+        )
+    print()
+    print(
+        f"{'benchmark':<40} {'size':<28} {'portal s':>10} {'baseline s':>11} {'ratio':>7} {'target':>7}  verdict"
+    )
+    for r in results:
+        target = f"{r.target_ratio:.2f}" if r.target_ratio else "-"
+        print(
+            f"{r.name:<40} {r.size:<28} {r.portal_s:>10.4f} {r.baseline_s:>11.4f} "
+            f"{r.ratio:>7.2f} {target:>7}  {r.verdict}"
+        )

@@ -1,0 +1,1 @@
+"""Invoices, payments, taxes, traffic and fair use."""

@@ -1,0 +1,1 @@
+"""Requests (forms) with their documents and review, and activation orders."""

@@ -1,0 +1,1 @@
+"""Roaming status, zones and rates, the spending cap and roaming fair use."""
