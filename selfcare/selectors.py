@@ -4,8 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from selfcare.models import Heartbeat
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
+
+from selfcare.models import Heartbeat, Line, LineQuerySet, Membership, User
 
 
 def heartbeat_last_seen(*, name: str) -> datetime | None:
     return Heartbeat.objects.filter(name=name).values_list("seen_at", flat=True).first()
+
+
+def memberships_of(*, user: User) -> QuerySet[Membership]:
+    """The companies a user may work in, for the company switcher."""
+    return Membership.objects.filter(user=user).select_related("company").order_by("company__name")
+
+
+def membership_for_session(*, user: User | AnonymousUser, membership_id: object) -> Membership | None:
+    """The membership selected in the session, if it is still the user's; else their first one."""
+    if not user.is_authenticated:
+        return None
+    memberships = memberships_of(user=user)
+    if isinstance(membership_id, int):
+        selected = memberships.filter(pk=membership_id).first()
+        if selected is not None:
+            return selected
+    return memberships.first()
+
+
+def lines_visible_to(*, membership: Membership) -> LineQuerySet:
+    return Line.objects.visible_to(membership)

@@ -1,4 +1,4 @@
-"""Models of the core app."""
+"""Users: people who log in with an e-mail address."""
 
 from __future__ import annotations
 
@@ -85,21 +85,3 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return (self.name.split(" ")[0] if self.name else "") or self.email
-
-
-class Heartbeat(models.Model):
-    """When a background component (the Celery worker) was last seen alive.
-
-    Beat sends the heartbeat task every minute; /healthz and the runbook read
-    this row to tell a stalled worker from an idle one.
-    """
-
-    name = models.CharField(_("component"), max_length=50, unique=True)
-    seen_at = models.DateTimeField(_("last seen at"))
-
-    class Meta:
-        verbose_name = _("heartbeat")
-        verbose_name_plural = _("heartbeats")
-
-    def __str__(self) -> str:
-        return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
