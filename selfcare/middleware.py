@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from selfcare.selectors import membership_for_session
+from selfcare.selectors.companies import membership_for_session
 
 SESSION_MEMBERSHIP_KEY = "selfcare_membership_id"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from selfcare.services import heartbeat_record
+from selfcare.services.system import heartbeat_record
 
 WORKER_HEARTBEAT = "celery-worker"
 

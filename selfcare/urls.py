@@ -13,6 +13,7 @@ selfcare_patterns = [
 urlpatterns = [
     path("", include((selfcare_patterns, "selfcare"))),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

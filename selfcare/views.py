@@ -11,7 +11,7 @@ from django.views.generic import TemplateView
 
 from selfcare import health
 from selfcare.navigation import SECTIONS_BY_SLUG
-from selfcare.selectors import heartbeat_last_seen
+from selfcare.selectors.system import heartbeat_last_seen
 from selfcare.tasks import WORKER_HEARTBEAT
 
 

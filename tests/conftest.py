@@ -8,9 +8,40 @@ from typing import Any
 import pytest
 from django.test.client import Client
 
+from selfcare.middleware import SESSION_MEMBERSHIP_KEY
+from selfcare.models import Membership
+from tests.cast import Cast, make_cast
 from tests.worker import WorkerProcess
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    """Company Rossi with every role, and company Bianchi that they must never see."""
+    return make_cast()
+
+
+def log_in(client: Client, membership: Membership) -> Client:
+    """Log `client` in as the membership's user, working in the membership's company.
+
+    This skips the login form and its second factor: the login tests cover those.
+    """
+    client.force_login(membership.user)
+    session = client.session
+    session[SESSION_MEMBERSHIP_KEY] = membership.pk
+    session.save()
+    return client
+
+
+@pytest.fixture
+def client_as(client: Client) -> Any:
+    """`client_as(membership)`: the test client, logged in as that membership."""
+
+    def as_member(membership: Membership) -> Client:
+        return log_in(client, membership)
+
+    return as_member
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
-from selfcare.services import heartbeat_record
+from selfcare.services.system import heartbeat_record
 from selfcare.tasks import WORKER_HEARTBEAT
 
 pytestmark = pytest.mark.django_db

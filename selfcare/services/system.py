@@ -1,4 +1,4 @@
-"""Writes of the core app. Views, API, admin, commands and tasks call these."""
+"""Writes about the portal's own components."""
 
 from __future__ import annotations
 

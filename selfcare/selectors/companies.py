@@ -1,17 +1,11 @@
-"""Reads of the core app."""
+"""Reads about companies, memberships and lines."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
-from selfcare.models import Heartbeat, Line, LineQuerySet, Membership, User
-
-
-def heartbeat_last_seen(*, name: str) -> datetime | None:
-    return Heartbeat.objects.filter(name=name).values_list("seen_at", flat=True).first()
+from selfcare.models import Line, LineQuerySet, Membership, User
 
 
 def memberships_of(*, user: User) -> QuerySet[Membership]:
