@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from selfcare.navigation import SECTIONS
 from selfcare.permissions import capabilities_of
+from selfcare.selectors.companies import memberships_of
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
@@ -17,6 +19,10 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "membership": membership,
         # What the selected membership may do, from selfcare.permissions.
         "capabilities": capabilities_of(membership),
+        # The company switcher's choices: queried only by pages that show it.
+        "user_memberships": SimpleLazyObject(
+            lambda: list(memberships_of(user=request.user)) if request.user.is_authenticated else []
+        ),
         # django-htmx's script tag reads the CSP nonce under this name.
         "csp_nonce": getattr(request, "csp_nonce", ""),
     }

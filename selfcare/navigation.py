@@ -39,6 +39,7 @@ SECTIONS: tuple[Section, ...] = (
         "lines",
         _("Lines and SIMs"),
         _("Your lines, SIM and eSIM details, residual credit and recharges."),
+        "selfcare:line-list",
     ),
     Section(
         "abroad",
@@ -49,6 +50,7 @@ SECTIONS: tuple[Section, ...] = (
         "services",
         _("Services and settings"),
         _("Line services, premium services barring, users, payment method."),
+        "selfcare:settings",
     ),
     Section(
         "procedures",

@@ -14,11 +14,15 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import django_stubs_ext
 import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from xstatic.pkg import bootstrap as xstatic_bootstrap
+
+# Generic admin and queryset classes (ModelAdmin[Line]) subscriptable at run time.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -79,12 +83,17 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "auditlog",
     "django_celery_beat",
     "django_htmx",
     "template_partials",
     "crispy_forms",
     "crispy_bootstrap5",
     "csp",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "selfcare",
     "billing",
     "roaming",
@@ -100,8 +109,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs a login unless its view is marked `login_not_required`
+    # (CONTRACTS.md, "HTTP": what is public).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
     "selfcare.middleware.MembershipMiddleware",
+    "selfcare.auth.TwoFactorEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -122,6 +136,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "selfcare.context_processors.portal",
+                # The unread count of the inbox badge, counted only if a page shows it.
+                "selfcare.views_notifications.inbox",
             ],
         },
     },
@@ -231,6 +247,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Sends what the commit-time enqueue could not (broker down) and takes
+    # back messages whose worker died while sending them.
+    "notifications-sweep": {
+        "task": "selfcare.tasks.sweep_notifications",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # ---------------------------------------------------------------------------
@@ -256,6 +279,21 @@ ACCOUNT_SESSION_REMEMBER = False
 MFA_ADAPTER = "selfcare.auth.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Area Clienti Business"
+MFA_FORMS = {
+    "authenticate": "selfcare.auth.TwoFactorAuthenticateForm",
+    "reauthenticate": "selfcare.auth.TwoFactorReauthenticateForm",
+    "activate_totp": "selfcare.auth.ActivateAuthenticatorForm",
+}
+# After logging out, the login page (every other page needs a login).
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# Failed logins, counted in the shared cache (Redis): per address 5 in 15
+# minutes, then that address is blocked until the window passes or a password
+# reset; per client IP 10 a minute. The second factor shares the same limits.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/15m/key"}
+# Client IPs for the rate limits come from X-Forwarded-For, trusting this many
+# proxies (the load balancer in production). Without it every client would
+# share the proxy's address, and one attacker would block everybody's login.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -272,6 +310,21 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# ---------------------------------------------------------------------------
+# Audit trail (django-auditlog): every change of these models, with who and
+# when. Business events that are not a row change (a PUK shown, numbers in
+# clear downloaded) are recorded explicitly by selfcare.services.audit.
+# ---------------------------------------------------------------------------
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {"model": "selfcare.user", "exclude_fields": ["password", "last_login"]},
+    "selfcare.company",
+    "selfcare.membership",
+    "selfcare.offer",
+    "selfcare.line",
+    {"model": "selfcare.apitoken", "exclude_fields": ["key_hash", "last_used_at"]},
+)
+AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 # ---------------------------------------------------------------------------
 # Languages and time
@@ -366,10 +419,20 @@ EMAIL_HOST_USER: str = _email.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD: str = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS: bool = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL: bool = _email.get("EMAIL_USE_SSL", False)
-EMAIL_FILE_PATH: str = _email.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+EMAIL_FILE_PATH: str = _email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
+# django-environ reads filemail:///srv/mail as "srv/mail", relative to wherever
+# the process runs: the path of a file URL is absolute.
+if EMAIL_BACKEND.endswith(".filebased.EmailBackend") and not EMAIL_FILE_PATH.startswith("/"):
+    EMAIL_FILE_PATH = f"/{EMAIL_FILE_PATH}"
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Area Clienti Business <noreply@example.it>")
 SERVER_EMAIL: str = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+
+# SMS (selfcare/sms.py): "console", "file" (a file a day under SMS_FILE_PATH),
+# "locmem" (tests) or a provider's backend class by dotted path. Development
+# writes them as files, like e-mail, to be read by hand.
+SMS_BACKEND: str = env.str("SMS_BACKEND", default="console" if PRODUCTION else "file")
+SMS_FILE_PATH = Path(env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms")))
 
 # ---------------------------------------------------------------------------
 # Logging: structured, with personal data redacted (selfcare/logging.py).
@@ -396,3 +459,59 @@ LOGGING: dict[str, Any] = {
 # ---------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# ---------------------------------------------------------------------------
+# The REST API (/api/v1/): DRF, described by drf-spectacular.
+# ---------------------------------------------------------------------------
+REST_FRAMEWORK: dict[str, Any] = {
+    # Token first: a call that sends a token works in the token's company even
+    # from a browser with a session, and a refused call answers 401 with
+    # `WWW-Authenticate: Token` rather than 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "selfcare.api_auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "selfcare.api_pagination.StableCursorPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Counted in the default cache (Redis when REDIS_URL is set), so that
+    # every web process shares one count per user.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_THROTTLE_USER", default="600/minute"),
+        "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS: dict[str, Any] = {
+    "TITLE": "Business customer area API",
+    "DESCRIPTION": (
+        "The self-care API for business customers. Authenticate with the header "
+        "`Authorization: Token <key>`; a token belongs to one membership (a user in one "
+        "company), and every call works inside that company."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the drf-spectacular-sidecar package, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No online validator badge: it loads an image from a third-party site.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Stable enum names, so that another app's `status` never collides with these.
+    "ENUM_NAME_OVERRIDES": {
+        "LineStatusEnum": "selfcare.models.lines.LineStatus",
+        "LineKindEnum": "selfcare.models.lines.LineKind",
+        "SimKindEnum": "selfcare.models.lines.SimKind",
+        "OfferPaymentEnum": "selfcare.models.lines.Payment",
+        "RoleEnum": "selfcare.models.companies.Role",
+    },
+}

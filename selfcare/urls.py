@@ -1,19 +1,69 @@
 """The portal's URLs: pages under /, staff under /admin/, the API under /api/v1/."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.generic import RedirectView
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from selfcare import views
+from selfcare import views, views_members, views_notifications, views_tokens
 
 selfcare_patterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("sections/<slug:slug>/", views.SectionView.as_view(), name="section"),
+    path("company/switch/", views.company_switch, name="company-switch"),
+    path("company/none/", views.no_company, name="no-company"),
+    path("lines/", views.LineListView.as_view(), name="line-list"),
+    path("settings/", views.SettingsView.as_view(), name="settings"),
+    path("settings/users/", views_members.MemberListView.as_view(), name="member-list"),
+    path("settings/users/invite/", views_members.MemberInviteView.as_view(), name="member-invite"),
+    path("settings/users/<int:pk>/", views_members.MemberEditView.as_view(), name="member-edit"),
+    path("settings/users/<int:pk>/remove/", views_members.MemberRemoveView.as_view(), name="member-remove"),
+    path("settings/api-tokens/", views_tokens.ApiTokenListView.as_view(), name="api-tokens"),
+    path(
+        "settings/api-tokens/<int:pk>/revoke/",
+        views_tokens.ApiTokenRevokeView.as_view(),
+        name="api-token-revoke",
+    ),
+    path("inbox/", views_notifications.InboxView.as_view(), name="inbox"),
+    path("inbox/read-all/", views_notifications.InboxMarkAllReadView.as_view(), name="inbox-read-all"),
+    path("inbox/<int:pk>/read/", views_notifications.InboxMarkReadView.as_view(), name="inbox-read"),
 ]
+
+# Public (CONTRACTS.md, "HTTP"): the language switch the login page offers.
+# Django's view has no decorator of ours, so it is marked here; /healthz is
+# marked in selfcare/views.py and allauth marks its own login, password-reset
+# and two-factor views.
+login_not_required(set_language)
+
+# Staff log into the admin through allauth's login, with the same two-factor
+# authentication as everybody, never through the admin's own form.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
+# allauth answers a request over its rate limits (ACCOUNT_RATE_LIMITS) with this.
+handler429 = "selfcare.auth.rate_limited"
 
 urlpatterns = [
     path("", include((selfcare_patterns, "selfcare"))),
     path("healthz", views.healthz, name="healthz"),
+    # The login address comes from the provisioning feed or the invitation:
+    # allauth's page for adding e-mail addresses (which would log in too) is
+    # not offered; its address leads to the security page instead.
+    path("accounts/email/", RedirectView.as_view(pattern_name="mfa_index"), name="account-email-disabled"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # The API answers 401/403 itself (DRF authenticates; it never redirects to
+    # the login page); its schema and docs are public (CONTRACTS.md, "HTTP").
+    path("api/v1/", include("selfcare.api_urls")),
+    path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
+    path(
+        "api/docs/",
+        login_not_required(
+            SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="selfcare/api_docs.html")
+        ),
+        name="api-docs",
+    ),
 ]

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import copy
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test.client import Client
 
+# The portal imports selfcare.auth with its middleware when it starts; a test
+# client loads the middleware only at its first request. Imported here, its
+# login receiver (which records that a session's two-factor check is done)
+# also sees the logins that tests make with force_login.
+import selfcare.auth  # noqa: F401
 from selfcare.middleware import SESSION_MEMBERSHIP_KEY
 from selfcare.models import Membership
 from tests.cast import Cast, make_cast
@@ -42,6 +50,67 @@ def client_as(client: Client) -> Any:
         return log_in(client, membership)
 
     return as_member
+
+
+@pytest.fixture
+def api_client_for(db: None) -> Any:
+    """`api_client_for(membership)`: a DRF test client calling the API with a new token of that membership.
+
+    The client carries `Authorization: Token <key>`; its token is `client.api_token`.
+    """
+    from rest_framework.test import APIClient
+
+    from selfcare.services.tokens import api_token_create
+
+    def client_for(membership: Membership) -> APIClient:
+        token, key = api_token_create(membership=membership, name="Test integration", created_by=None)
+        api_client = APIClient()
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        api_client.api_token = token  # type: ignore[attr-defined]  # for the test's own use
+        return api_client
+
+    return client_for
+
+
+def totp_code(secret: str) -> str:
+    """The code an authenticator app shows for `secret` now.
+
+    The portal accepts only the current period's code: a code taken in the
+    last seconds of a period could reach the server in the next one, so this
+    waits for the next period instead.
+    """
+    from allauth.mfa import app_settings as mfa_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    period = mfa_settings.TOTP_PERIOD
+    left = period - time.time() % period
+    if left < 3:
+        time.sleep(left + 0.05)
+    return str(format_hotp_value(hotp_value(secret, int(time.time()) // period)))
+
+
+@pytest.fixture
+def fresh_cache(settings: Any) -> None:
+    """A cache namespace of the test's own: no rate-limit count or used TOTP code of another test.
+
+    allauth keeps both in the shared Redis cache, where every test of a run
+    logs in from 127.0.0.1; a new key prefix starts the test from zero without
+    flushing anybody else's keys.
+    """
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"{caches['default'].get('KEY_PREFIX', '')}-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = caches
+
+
+@pytest.fixture
+def staff_groups(db: None) -> None:
+    """The staff groups of the data migration, made again where a transactional test flushed them."""
+    from django.contrib.auth.models import Group
+
+    from selfcare.staff import STAFF_GROUPS, staff_groups_sync
+
+    if Group.objects.filter(name__in=STAFF_GROUPS).count() != len(STAFF_GROUPS):
+        staff_groups_sync()
 
 
 @pytest.fixture

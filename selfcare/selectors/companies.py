@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from selfcare.models import Line, LineQuerySet, Membership, User
 
@@ -27,3 +27,13 @@ def membership_for_session(*, user: User | AnonymousUser, membership_id: object)
 
 def lines_visible_to(*, membership: Membership) -> LineQuerySet:
     return Line.objects.visible_to(membership)
+
+
+def members_of_company(*, membership: Membership) -> QuerySet[Membership]:
+    """The company's users as `membership` may see them, with what their rows show."""
+    return (
+        Membership.objects.visible_to(membership)
+        .select_related("user")
+        .annotate(line_count=Count("assigned_lines"))
+        .order_by("user__name", "user__email")
+    )

@@ -8,6 +8,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
+from tests.conftest import totp_code
+from tests.factories import DEFAULT_PASSWORD
+
 SERIOUS = {"serious", "critical"}
 
 
@@ -38,3 +41,23 @@ def serious_accessibility_violations() -> Any:
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     """A customer in Italy: the browser asks for Italian, as most of them do."""
     return {**browser_context_args, "locale": "it-IT", "viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture
+def log_in_through_the_form(page: Page, live_server: Any, fresh_cache: None) -> Any:
+    """`log_in_through_the_form(email, totp_secret=…)`: the real login form, then the second factor if given.
+
+    Fields and buttons are found by id, so the login works in either language.
+    """
+
+    def log_in(email: str, *, password: str = DEFAULT_PASSWORD, totp_secret: str | None = None) -> None:
+        page.goto(live_server.url + "/accounts/login/")
+        page.locator("#id_login").fill(email)
+        page.locator("#id_password").fill(password)
+        page.locator("#login-form button[type=submit]").click()
+        if totp_secret is not None:
+            page.locator("#id_code").fill(totp_code(totp_secret))
+            page.locator("#mfa-authenticate-form button[type=submit]").click()
+        page.wait_for_url(lambda url: "/accounts/login/" not in url and "/2fa/authenticate/" not in url)
+
+    return log_in

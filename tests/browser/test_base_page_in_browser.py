@@ -1,4 +1,4 @@
-"""The base page in a real browser: two languages, keyboard, accessibility."""
+"""The base page in a real browser, after a real login: two languages, keyboard, accessibility."""
 
 from __future__ import annotations
 
@@ -7,10 +7,21 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.cast import Cast
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_the_base_page_switches_between_italian_and_english(page: Page, live_server: Any) -> None:
+@pytest.fixture
+def logged_in(cast: Cast, log_in_through_the_form: Any) -> None:
+    """Every page of the portal needs a login: Rossi's legal representative logs in, with her second factor."""
+    user: Any = cast.rossi_legal_rep.user
+    log_in_through_the_form(user.email, totp_secret=user.totp_secret)
+
+
+def test_the_base_page_switches_between_italian_and_english(
+    page: Page, live_server: Any, logged_in: None
+) -> None:
     page.goto(live_server.url + "/")
     expect(page.locator("html")).to_have_attribute("lang", "it")
     expect(page.get_by_role("heading", level=1)).to_have_text("Panoramica")
@@ -28,7 +39,7 @@ def test_the_base_page_switches_between_italian_and_english(page: Page, live_ser
 
 @pytest.mark.parametrize("language", ["it", "en"])
 def test_the_base_page_has_no_serious_accessibility_violation(
-    page: Page, live_server: Any, serious_accessibility_violations: Any, language: str
+    page: Page, live_server: Any, serious_accessibility_violations: Any, language: str, logged_in: None
 ) -> None:
     page.context.add_cookies([{"name": "selfcare_language", "value": language, "url": live_server.url}])
     page.goto(live_server.url + "/")
@@ -37,7 +48,9 @@ def test_the_base_page_has_no_serious_accessibility_violation(
     assert serious_accessibility_violations(page) == []
 
 
-def test_the_skip_link_takes_the_keyboard_to_the_content(page: Page, live_server: Any) -> None:
+def test_the_skip_link_takes_the_keyboard_to_the_content(
+    page: Page, live_server: Any, logged_in: None
+) -> None:
     page.goto(live_server.url + "/")
 
     page.keyboard.press("Tab")
@@ -48,7 +61,9 @@ def test_the_skip_link_takes_the_keyboard_to_the_content(page: Page, live_server
     expect(page.locator("#main")).to_be_focused()
 
 
-def test_the_page_raises_no_content_security_policy_error(page: Page, live_server: Any) -> None:
+def test_the_page_raises_no_content_security_policy_error(
+    page: Page, live_server: Any, logged_in: None
+) -> None:
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
 

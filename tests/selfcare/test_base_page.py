@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from selfcare.navigation import SECTIONS
+from tests.cast import Cast
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _logged_in(client_as: Any, cast: Cast) -> None:
+    """Every page of the portal needs a login: these tests see it as Rossi's legal representative."""
+    client_as(cast.rossi_legal_rep)
 
 
 def test_the_base_page_names_every_section_of_the_operator(client: Client) -> None:

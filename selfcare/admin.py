@@ -1,0 +1,174 @@
+"""The operator's staff work here: companies, users, memberships, offers, lines, notifications, tokens.
+
+Every admin action calls the same service as the portal; staff groups
+(selfcare/staff.py) decide who sees what. The admin login goes through the
+portal's login with two-factor authentication.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from selfcare.models import ApiToken, Company, Heartbeat, Line, Membership, Notification, Offer, User
+
+PASSWORD_LINK = re.compile(r"\S+/accounts/password/reset/key/\S+")
+
+admin.site.site_header = _("Business customer area · staff")
+admin.site.site_title = _("Business customer area")
+admin.site.index_title = _("Administration")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin[User]):
+    ordering = ["email"]
+    list_display = ["email", "name", "is_staff", "is_active", "last_login"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    search_fields = ["email", "name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Person"), {"fields": ("name", "language")}),
+        (_("Access"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
+    readonly_fields = ["last_login", "date_joined"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Only superusers make staff or change what staff may do.
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += ["is_staff", "is_superuser", "groups", "user_permissions"]
+        return readonly
+
+
+class MembershipInline(admin.TabularInline[Membership, Company]):
+    model = Membership
+    fk_name = "company"
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin[Company]):
+    list_display = ["name", "vat_number", "tax_code", "pec", "recipient_code"]
+    search_fields = ["name", "vat_number", "tax_code", "pec"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin[Membership]):
+    list_display = ["user", "company", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "user__name", "company__name", "company__vat_number"]
+    autocomplete_fields = ["user", "company", "invited_by"]
+    list_select_related = ["user", "company"]
+
+
+@admin.register(Offer)
+class OfferAdmin(admin.ModelAdmin[Offer]):
+    list_display = [
+        "code",
+        "name",
+        "payment",
+        "monthly_fee",
+        "unlimited_voice_sms",
+        "unlimited_data",
+        "data_gb",
+    ]
+    list_filter = ["payment", "unlimited_voice_sms", "unlimited_data"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Line)
+class LineAdmin(admin.ModelAdmin[Line]):
+    list_display = ["number", "company", "kind", "sim", "offer", "status", "cost_centre", "activated_on"]
+    list_filter = ["status", "kind", "sim", "offer"]
+    search_fields = ["number", "iccid", "company__name", "company__vat_number", "cost_centre"]
+    autocomplete_fields = ["company", "assigned_to"]
+    list_select_related = ["company", "offer"]
+    readonly_fields = ["created_at", "updated_at"]
+    date_hierarchy = "activated_on"
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin[Notification]):
+    list_display = [
+        "created_at",
+        "event",
+        "channel",
+        "user",
+        "address",
+        "company",
+        "status",
+        "attempts",
+        "sent_at",
+    ]
+    list_filter = ["channel", "status", "event"]
+    search_fields = ["user__email", "address", "event", "dedupe_key", "company__name"]
+    list_select_related = ["user", "company"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Messages are written by the portal's events only.
+        return False
+
+    exclude = ["body"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in Notification._meta.fields if field.name != "body"] + ["text_sent"]
+
+    @admin.display(description=_("text"))
+    def text_sent(self, obj: Notification) -> str:
+        # An invitation carries a link that sets the password: staff who can
+        # read messages must not be able to use it.
+        return PASSWORD_LINK.sub("[password link]", obj.body)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+    list_display = ["name", "prefix", "membership", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "membership__user__email", "membership__company__name"]
+    readonly_fields = [
+        "membership",
+        "name",
+        "prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    exclude = ["key_hash"]
+    list_select_related = ["membership__user", "membership__company"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A key is shown once to its owner: tokens are made in the portal or with create_api_token.
+        return False
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, _("%(count)d tokens revoked.") % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(admin.ModelAdmin[Heartbeat]):
+    list_display = ["name", "seen_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,29 @@
+"""Routes of the REST API, mounted at /api/v1/ (CONTRACTS.md, "HTTP").
+
+The one place where API routes are registered, for every app: register a
+viewset on the router, or add a path below. Every route appears in the
+OpenAPI schema at /api/schema/ (a test fails otherwise).
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
+
+from selfcare import api
+
+app_name = "api"
+
+# SimpleRouter, not DefaultRouter: no browsable root view, whose listing the
+# schema would not describe.
+router = SimpleRouter()
+router.register("company/users", api.CompanyUserViewSet, basename="company-user")
+router.register("lines", api.LineViewSet, basename="line")
+router.register("tokens", api.ApiTokenViewSet, basename="token")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("me/", api.MeView.as_view(), name="me"),
+    path("memberships/", api.MembershipListView.as_view(), name="membership-list"),
+    path("company/", api.CurrentCompanyView.as_view(), name="company"),
+    *router.urls,
+]

@@ -1,0 +1,86 @@
+"""The operator's staff groups and what each may do in the admin.
+
+One definition, applied by data migrations (each app that adds models adds a
+migration calling `staff_groups_sync`, so its permissions join the groups) and
+by tests that flush the database. Superusers manage staff accounts and groups.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.contenttypes.management import create_contenttypes
+
+# Group → "app_label.codename" permissions. A permission of a model that does
+# not exist yet is skipped: the migration that adds the model syncs again.
+STAFF_GROUPS: dict[str, tuple[str, ...]] = {
+    "Customer care": (
+        "selfcare.view_company",
+        "selfcare.view_user",
+        "selfcare.change_user",
+        "selfcare.view_membership",
+        "selfcare.add_membership",
+        "selfcare.change_membership",
+        "selfcare.view_offer",
+        "selfcare.view_line",
+        "selfcare.change_line",
+        "selfcare.view_notification",
+        "selfcare.view_apitoken",
+        "selfcare.change_apitoken",
+        "auditlog.view_logentry",
+    ),
+    "Billing": (
+        "selfcare.view_company",
+        "selfcare.view_offer",
+        "selfcare.view_line",
+        "selfcare.view_notification",
+        "auditlog.view_logentry",
+    ),
+    "Fraud and fair use": (
+        "selfcare.view_company",
+        "selfcare.view_offer",
+        "selfcare.view_line",
+        "selfcare.change_line",
+        "selfcare.view_membership",
+        "selfcare.view_notification",
+        "auditlog.view_logentry",
+    ),
+    "Procedures": (
+        "selfcare.view_company",
+        "selfcare.change_company",
+        "selfcare.view_user",
+        "selfcare.view_membership",
+        "selfcare.change_membership",
+        "selfcare.view_offer",
+        "selfcare.view_line",
+        "selfcare.change_line",
+        "selfcare.view_notification",
+        "auditlog.view_logentry",
+    ),
+}
+
+
+def staff_groups_sync(apps: Any = global_apps) -> None:
+    """Create the staff groups and give each exactly its permissions."""
+    for app_config in apps.get_app_configs():
+        # Permissions are normally made after all migrations; a data migration
+        # needs them now. Both helpers skip an app config with no models module,
+        # which historical (migration-time) app configs do not have.
+        had_module = getattr(app_config, "models_module", None)
+        app_config.models_module = had_module or True
+        create_contenttypes(app_config, apps=apps, verbosity=0)
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = had_module
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for name, wanted in STAFF_GROUPS.items():
+        group, _created = group_model.objects.get_or_create(name=name)
+        labels = {tuple(p.split(".", 1)) for p in wanted}
+        permissions = [
+            permission
+            for permission in permission_model.objects.select_related("content_type")
+            if (permission.content_type.app_label, permission.codename) in labels
+        ]
+        group.permissions.set(permissions)

@@ -1,0 +1,147 @@
+"""No company sees another's data: not by URL, not by id, not through the API, not through a file link.
+
+The walk (tests/tenancy_walk.py) covers every route the URL configuration
+has, pages and API alike, as each role of Rossi with Bianchi's ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, override_settings
+from django.urls import include, path
+
+from selfcare.models import ApiToken, Company, Line, Membership, Notification
+from selfcare.views_base import CompanyView
+from tests import tenancy_walk
+from tests.cast import Cast
+from tests.conftest import log_in
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["rossi_legal_rep", "rossi_admin", "rossi_line_user"]
+
+
+def foreign_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
+    """One Bianchi row of every company-owned model that a route can name.
+
+    A new model reachable by id needs a row here: the walk says so when one is missing.
+    """
+    token = ApiToken.objects.create(
+        membership=cast.bianchi_legal_rep, name="Bianchi ERP", prefix="bianchi0", key_hash="0" * 64
+    )
+    notification = Notification.objects.create(
+        company=cast.bianchi,
+        user=cast.bianchi_legal_rep.user,
+        event="test",
+        dedupe_key="bianchi-test",
+        channel="inbox",
+        subject="Bianchi only",
+        body="Bianchi only",
+        status="sent",
+    )
+    return {
+        Company: cast.bianchi,
+        Membership: cast.bianchi_admin,
+        Line: cast.bianchi_line,
+        ApiToken: token,
+        Notification: notification,
+    }
+
+
+def foreign_markers(cast: Cast) -> list[str]:
+    return [
+        cast.bianchi.name,
+        cast.bianchi.vat_number,
+        cast.bianchi_line.number,
+        cast.bianchi_legal_rep.user.email,
+        cast.bianchi_admin.user.email,
+        cast.bianchi_line_user.user.email,
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_route_reaches_another_companys_rows_by_id(cast: Cast, client: Client, role: str) -> None:
+    foreign = foreign_rows(cast)
+    log_in(client, getattr(cast, role))
+
+    problems = [
+        problem
+        for route in tenancy_walk.routes()
+        if route.id_params
+        for problem in tenancy_walk.assert_never_found(client, route, foreign)
+    ]
+
+    assert problems == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_list_shows_another_companys_rows(cast: Cast, client: Client, role: str) -> None:
+    foreign_rows(cast)
+    log_in(client, getattr(cast, role))
+
+    problems = [
+        problem
+        for route in tenancy_walk.routes()
+        if not route.params
+        for problem in tenancy_walk.assert_lists_show_nothing_foreign(client, route, foreign_markers(cast))
+    ]
+
+    assert problems == []
+
+
+def test_the_walk_covers_the_routes_that_name_objects() -> None:
+    named = [route.name for route in tenancy_walk.routes() if route.id_params]
+
+    assert "selfcare:member-edit" in named
+    assert "selfcare:member-remove" in named
+
+
+# A test of the test: a deliberately unscoped view must make the walk fail.
+
+
+class UnscopedLineView(CompanyView):
+    tenant_model = Line
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The bug the walk exists to catch: an object loaded by id alone.
+        line = Line.objects.get(pk=kwargs["pk"])
+        return HttpResponse(line.number)
+
+
+class UnscopedLineListView(CompanyView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        # The other bug: a list that forgets the company.
+        return HttpResponse(" ".join(Line.objects.values_list("number", flat=True)))
+
+
+urlpatterns = [
+    path("bad/lines/<int:pk>/", UnscopedLineView.as_view(), name="unscoped-line"),
+    path("bad/lines/", UnscopedLineListView.as_view(), name="unscoped-line-list"),
+    path("", include("selfcare.urls")),
+]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_the_walk_catches_a_deliberately_unscoped_view(cast: Cast, client: Client) -> None:
+    foreign = foreign_rows(cast)
+    log_in(client, cast.rossi_admin)
+    route = next(r for r in tenancy_walk.routes() if r.name == "unscoped-line")
+
+    problems = tenancy_walk.assert_never_found(client, route, foreign)
+
+    assert problems
+    assert "answered 200" in problems[0]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_the_walk_catches_a_list_that_shows_another_companys_row(cast: Cast, client: Client) -> None:
+    log_in(client, cast.rossi_admin)
+    route = next(r for r in tenancy_walk.routes() if r.name == "unscoped-line-list")
+
+    problems = tenancy_walk.assert_lists_show_nothing_foreign(client, route, foreign_markers(cast))
+
+    assert any(cast.bianchi_line.number in problem for problem in problems)
