@@ -11,7 +11,8 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # The test suite's services: the machine's PostgreSQL and Redis unless set.
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/selfcare)
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379)
-PYTEST_ARGS ?=
+# Two workers: the machine has two cores; each worker has its own database and queue.
+PYTEST_ARGS ?= -n 2
 # Benchmarks fill a database of their own, never the development or test one.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/selfcare_bench
 
