@@ -12,10 +12,17 @@ from selfcare.permissions import capabilities_of
 from selfcare.selectors.companies import memberships_of
 
 
+def _section_of(path: str) -> str:
+    matches = [section for section in SECTIONS if section.url != "/" and path.startswith(section.url)]
+    return max(matches, key=lambda section: len(section.url)).slug if matches else ""
+
+
 def portal(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
     return {
         "sections": SECTIONS,
+        # The section the page belongs to, highlighted in the navigation.
+        "current_section": SimpleLazyObject(lambda: _section_of(request.path)),
         "membership": membership,
         # What the selected membership may do, from selfcare.permissions.
         "capabilities": capabilities_of(membership),

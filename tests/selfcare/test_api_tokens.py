@@ -108,7 +108,7 @@ def test_a_revoked_token_is_refused_with_401(cast: Cast) -> None:
     assert client.get("/api/v1/me/").status_code == 200
 
     api_token_revoke(token=token, user=cast.rossi_admin.user)
-    response = client.get("/api/v1/me/")
+    response = client.get("/api/v1/me/", HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 401
     assert "revoked" in response.json()["detail"]

@@ -293,7 +293,7 @@ def test_a_user_who_must_enrol_can_still_log_out_and_change_language(client_as: 
 def test_an_api_call_of_a_user_who_must_enrol_is_refused_with_the_reason(client_as: Any, cast: Cast) -> None:
     newcomer = MembershipFactory.create(company=cast.rossi, role=Role.ADMIN, two_factor=False)
 
-    response = client_as(newcomer).get(reverse("api:me"))
+    response = client_as(newcomer).get(reverse("api:me"), HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 403
     assert "two-factor" in response.json()["detail"]

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 def invite(client: Client, **data: Any) -> Any:
-    return client.post(reverse("selfcare:member-invite"), data)
+    # In English, so that the tests can read the messages.
+    return client.post(reverse("selfcare:member-invite"), data, HTTP_ACCEPT_LANGUAGE="en")
 
 
 def test_an_admin_invites_a_new_user_and_gives_them_a_line(cast: Cast, client_as: Any) -> None:

@@ -13,6 +13,12 @@ from django.conf import settings
 PO_FILE = Path(settings.BASE_DIR) / "locale" / "it" / "LC_MESSAGES" / "django.po"
 
 
+def unquote(quoted: str) -> str:
+    """The text of one quoted .po string, its escapes left as they are."""
+    quoted = quoted.strip()
+    return quoted[1:-1] if len(quoted) >= 2 and quoted[0] == quoted[-1] == '"' else quoted
+
+
 def read_entries(po: Path) -> list[tuple[str, str, bool]]:
     """(msgid, msgstr, fuzzy) for each entry but the header, from a .po file."""
     entries: list[tuple[str, str, bool]] = []
@@ -25,17 +31,17 @@ def read_entries(po: Path) -> list[tuple[str, str, bool]]:
                 continue
             if line.startswith("msgid "):
                 current = "id"
-                msgid = line[len("msgid ") :].strip('"')
+                msgid = unquote(line[len("msgid ") :])
             elif line.startswith(("msgstr ", "msgstr[0] ")):
                 current = "str"
-                msgstr = line.split(" ", 1)[1].strip('"')
+                msgstr = unquote(line.split(" ", 1)[1])
             elif line.startswith(("msgid_plural", "msgstr[")):
                 current = ""
             elif line.startswith('"'):
                 if current == "id":
-                    msgid += line.strip('"')
+                    msgid += unquote(line)
                 elif current == "str":
-                    msgstr += line.strip('"')
+                    msgstr += unquote(line)
         if msgid:
             entries.append((msgid, msgstr, fuzzy))
     return entries
