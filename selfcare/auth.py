@@ -40,6 +40,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_stubs_ext import StrOrPromise
 
 from selfcare import crypto
+from selfcare.models import Role
 from selfcare.permissions import requires_two_factor
 
 # allauth's name for the reauthentication rules of its two-factor pages.
@@ -189,7 +190,29 @@ def _settle_two_factor_at_login(
     sender: type[Any], request: HttpRequest | None, user: Any, **kwargs: Any
 ) -> None:
     if request is not None and hasattr(request, "session") and not two_factor_enrolment_required(user):
-        request.session[SESSION_TWO_FACTOR_SETTLED_KEY] = True
+        request.session[SESSION_TWO_FACTOR_SETTLED_KEY] = _settled_as(user)
+
+
+# What the session's check found: the user's roles needed two-factor login
+# (and they have it), or they did not. The second is looked at again when the
+# selected membership's role turns out to need it: a line user raised to
+# administrator during the session must set two-factor up before going on.
+SETTLED_REQUIRED = "required"
+SETTLED_NOT_REQUIRED = "not_required"
+
+
+def _settled_as(user: Any) -> str:
+    return SETTLED_REQUIRED if requires_two_factor(user) else SETTLED_NOT_REQUIRED
+
+
+def _raised_since_settled(request: HttpRequest, settled: object) -> bool:
+    """Whether the selected membership now needs two-factor login though the session's check said not."""
+    membership = getattr(request, "membership", None)
+    return (
+        settled == SETTLED_NOT_REQUIRED
+        and membership is not None
+        and (membership.role in (Role.ADMIN, Role.LEGAL_REP))
+    )
 
 
 class TwoFactorEnrolmentMiddleware:
@@ -214,10 +237,14 @@ class TwoFactorEnrolmentMiddleware:
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponseBase | None:
-        if not request.user.is_authenticated or request.session.get(SESSION_TWO_FACTOR_SETTLED_KEY):
+        if not request.user.is_authenticated:
+            return None
+        settled = request.session.get(SESSION_TWO_FACTOR_SETTLED_KEY)
+        # The role is on the request already: re-checking a raised role costs no query.
+        if settled and not _raised_since_settled(request, settled):
             return None
         if not two_factor_enrolment_required(request.user):
-            request.session[SESSION_TWO_FACTOR_SETTLED_KEY] = True
+            request.session[SESSION_TWO_FACTOR_SETTLED_KEY] = _settled_as(request.user)
             return None
         # The enrolment page reads this to say why the user is there.
         request.two_factor_enrolment_required = True  # type: ignore[attr-defined]

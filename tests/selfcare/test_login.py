@@ -24,7 +24,7 @@ from django.views import View
 from selfcare import crypto
 from selfcare import urls as portal_urls
 from selfcare.auth import SESSION_TWO_FACTOR_SETTLED_KEY, ReauthenticationRequiredMixin, sensitive_action
-from selfcare.models import Role, User
+from selfcare.models import Membership, Role, User
 from tests.cast import Cast
 from tests.conftest import totp_code
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory, give_totp
@@ -305,7 +305,7 @@ def test_a_line_user_is_not_asked_to_enrol(client_as: Any, cast: Cast) -> None:
 
 def test_the_enrolment_check_is_done_at_login_and_costs_pages_no_query(client_as: Any, cast: Cast) -> None:
     client = client_as(cast.rossi_legal_rep)
-    assert client.session[SESSION_TWO_FACTOR_SETTLED_KEY] is True
+    assert client.session[SESSION_TWO_FACTOR_SETTLED_KEY]
 
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("selfcare:dashboard")).status_code == 200
@@ -321,7 +321,7 @@ def test_a_session_from_before_the_check_is_checked_once(client_as: Any, cast: C
 
     assert client.get(reverse("selfcare:dashboard")).status_code == 200
 
-    assert client.session[SESSION_TWO_FACTOR_SETTLED_KEY] is True
+    assert client.session[SESSION_TWO_FACTOR_SETTLED_KEY]
 
 
 def test_an_admin_cannot_turn_two_factor_off(english: Client, cast: Cast) -> None:
@@ -637,3 +637,16 @@ def test_the_security_pages_have_no_inline_script_or_style(client_as: Any, cast:
         response = client.get(reverse(name))
         assert response.status_code == 200, name
         assert_no_inline_script_or_style(response)
+
+
+def test_a_line_user_raised_to_admin_during_the_session_must_set_up_two_factor(
+    client_as: Any, cast: Cast
+) -> None:
+    client = client_as(cast.rossi_line_user)
+    assert client.get(reverse("selfcare:dashboard")).status_code == 200
+
+    Membership.objects.filter(pk=cast.rossi_line_user.pk).update(role=Role.ADMIN)
+    response = client.get(reverse("selfcare:dashboard"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
