@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -16,7 +13,6 @@ import time_machine
 from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +21,7 @@ from rest_framework.test import APIClient
 from selfcare.models import ApiToken
 from selfcare.services.tokens import api_token_create, api_token_revoke
 from tests.cast import Cast
+from tests.commands import manage, on_the_test_database
 from tests.conftest import log_in
 from tests.factories import UserFactory
 
@@ -274,21 +271,8 @@ def test_the_command_refuses_an_inactive_user(cast: Cast) -> None:
 
 
 def test_the_command_exits_non_zero_with_a_clear_message_for_an_unknown_user(db: None) -> None:
-    database = connection.settings_dict
-    url = (
-        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-        if database["ENGINE"].endswith("postgresql")
-        else os.environ["DATABASE_URL"]
-    )
-
-    result = subprocess.run(
-        [sys.executable, "manage.py", "create_api_token", "nobody@example.it", "--company", "IT01234560017"],
-        cwd=BASE_DIR,
-        env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "selfcare.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = manage(
+        "create_api_token", "nobody@example.it", "--company", "IT01234560017", env=on_the_test_database()
     )
 
     assert result.returncode != 0

@@ -16,37 +16,21 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.commands import SERVER_SETTINGS, in_embedded_mode, manage
 from tests.worker import wait_until
 
 BASE_DIR = Path(settings.BASE_DIR)
 
 
-def embedded_env(var_dir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL", "CELERY_TASK_DEFAULT_QUEUE"}
-    }
-    return {**env, "DJANGO_SETTINGS_MODULE": "selfcare.settings", "VAR_DIR": str(var_dir)}
-
-
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+def embedded(*args: str, var_dir: Path) -> subprocess.CompletedProcess[str]:
+    return manage(*args, env=in_embedded_mode(var_dir), unset=SERVER_SETTINGS)
 
 
 @pytest.mark.worker
 def test_the_embedded_mode_runs_background_work_without_any_server(tmp_path: Path) -> None:
-    env = embedded_env(tmp_path)
-    migrated = manage("migrate", "--noinput", env=env)
+    env = {key: value for key, value in os.environ.items() if key not in SERVER_SETTINGS}
+    env.update(in_embedded_mode(tmp_path))
+    migrated = embedded("migrate", "--noinput", var_dir=tmp_path)
     assert migrated.returncode == 0, migrated.stderr
     database = tmp_path / "portal.sqlite3"
     assert database.exists()
@@ -59,7 +43,9 @@ def test_the_embedded_mode_runs_background_work_without_any_server(tmp_path: Pat
         stderr=subprocess.DEVNULL,
     )
     try:
-        sent = manage("shell", "-c", "from selfcare.tasks import heartbeat; heartbeat.delay()", env=env)
+        sent = embedded(
+            "shell", "-c", "from selfcare.tasks import heartbeat; heartbeat.delay()", var_dir=tmp_path
+        )
         assert sent.returncode == 0, sent.stderr
 
         def heartbeat_written() -> bool:
@@ -72,7 +58,10 @@ def test_the_embedded_mode_runs_background_work_without_any_server(tmp_path: Pat
         worker.terminate()
         worker.wait(timeout=30)
 
-    health = manage(
-        "shell", "-c", "from django.test import Client; print(Client().get('/healthz').status_code)", env=env
+    health = embedded(
+        "shell",
+        "-c",
+        "from django.test import Client; print(Client().get('/healthz').status_code)",
+        var_dir=tmp_path,
     )
     assert health.stdout.strip().splitlines()[-1] == "200", health.stderr

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,7 +14,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, connection
@@ -25,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from selfcare.models import Company, Line, LineStatus, Membership, Offer, Role, User
 from selfcare.services import provisioning
 from tests.cast import Cast
+from tests.commands import manage, on_the_test_database
 from tests.factories import iccid, vat_number
 
 pytestmark = pytest.mark.django_db
@@ -771,18 +769,7 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 
 def _manage(*args: str) -> subprocess.CompletedProcess[str]:
     """manage.py in a subprocess, against this test's database."""
-    database = connection.settings_dict
-    url = f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": url}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return manage(*args, env=on_the_test_database(), timeout=120)
 
 
 @pytest.mark.django_db(transaction=True)

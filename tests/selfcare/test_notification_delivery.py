@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -33,8 +32,9 @@ from selfcare.services.notifications import (
 )
 from selfcare.tasks import send_notification, sweep_notifications
 from tests.cast import Cast, make_cast
+from tests.commands import manage, on_the_test_database
 from tests.selfcare.test_notifications import EVENT, install_event_templates, notify_order
-from tests.worker import BASE_DIR, WorkerProcess, database_url_of_test_database, wait_until
+from tests.worker import WorkerProcess, wait_until
 
 NUMBER = "+393331234567"
 
@@ -439,21 +439,7 @@ SWEEP_IN_A_PORTAL_PROCESS = "from selfcare.tasks import sweep_notifications; swe
 
 
 def run_in_a_portal_process(code: str, *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=BASE_DIR,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": database_url_of_test_database(),
-            "CELERY_TASK_DEFAULT_QUEUE": django_settings.CELERY_TASK_DEFAULT_QUEUE,
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return manage("shell", "-c", code, env={**on_the_test_database(), **env}, timeout=120)
 
 
 @pytest.mark.worker

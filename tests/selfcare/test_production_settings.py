@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 from django.conf import settings
 
+from tests.commands import manage
+
 BASE_DIR = Path(settings.BASE_DIR)
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "selfcare.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return manage(
+        *args,
+        env={"DJANGO_SETTINGS_MODULE": "selfcare.settings", **env},
+        unset={"SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DJANGO_ALLOW_ASYNC_UNSAFE"},
     )
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import copy
-import os
 import re
 import subprocess
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -21,7 +19,6 @@ import time_machine
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, validate_totp_code
 from django.apps import apps
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.core.validators import validate_email
@@ -49,6 +46,7 @@ from selfcare.validators import (
     validate_tax_code,
     validate_vat_number,
 )
+from tests.commands import SERVER_SETTINGS, in_embedded_mode, manage
 
 pytestmark = pytest.mark.django_db
 
@@ -271,26 +269,10 @@ def test_seed_demo_refuses_to_run_in_production(settings: Any) -> None:
 
 
 def test_seed_demo_runs_twice_on_the_embedded_sqlite_database_of_make_run(tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL", "CELERY_TASK_DEFAULT_QUEUE"}
-    }
-    env.update(DJANGO_SETTINGS_MODULE="selfcare.settings", VAR_DIR=str(tmp_path))
+    def embedded(*args: str) -> subprocess.CompletedProcess[str]:
+        return manage(*args, env=in_embedded_mode(tmp_path), unset=SERVER_SETTINGS, timeout=300)
 
-    def manage(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=settings.BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-
-    steps = [manage("migrate", "--noinput"), manage("seed_demo"), manage("seed_demo")]
+    steps = [embedded("migrate", "--noinput"), embedded("seed_demo"), embedded("seed_demo")]
 
     assert [step.returncode for step in steps] == [0, 0, 0], [step.stderr for step in steps]
     assert "Demo data: 0 records added, 0 updated" in steps[2].stdout
