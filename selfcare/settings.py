@@ -137,7 +137,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "selfcare.context_processors.portal",
                 # The unread count of the inbox badge, counted only if a page shows it.
-                "selfcare.views_notifications.inbox",
+                "selfcare.views.notifications.inbox",
             ],
         },
     },
@@ -468,11 +468,11 @@ REST_FRAMEWORK: dict[str, Any] = {
     # from a browser with a session, and a refused call answers 401 with
     # `WWW-Authenticate: Token` rather than 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "selfcare.api_auth.ApiTokenAuthentication",
+        "selfcare.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "selfcare.api_pagination.StableCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "selfcare.api.pagination.StableCursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # Counted in the default cache (Redis when REDIS_URL is set), so that

@@ -8,7 +8,10 @@ from django.views.generic import RedirectView
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from selfcare import views, views_members, views_notifications, views_tokens
+from selfcare.views import members as views_members
+from selfcare.views import notifications as views_notifications
+from selfcare.views import pages as views
+from selfcare.views import tokens as views_tokens
 
 selfcare_patterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
@@ -57,7 +60,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The API answers 401/403 itself (DRF authenticates; it never redirects to
     # the login page); its schema and docs are public (CONTRACTS.md, "HTTP").
-    path("api/v1/", include("selfcare.api_urls")),
+    path("api/v1/", include("selfcare.api.urls")),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
     path(
         "api/docs/",

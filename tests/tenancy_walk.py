@@ -3,7 +3,7 @@
 It reads the URL configuration itself, so the routes that later features add
 are walked without editing this file. A route whose URL names an object
 (`pk`, `id`, `*_pk`, `*_id`) must say which model that is: a `tenant_model`
-on the view (selfcare.views_base.CompanyView) or, for a DRF view, its
+on the view (selfcare.views.base.CompanyView) or, for a DRF view, its
 `tenant_model` or `queryset.model`. The walk then asks for a Bianchi row of
 that model and requires 404 on every method; a route it cannot map fails the
 walk rather than going unchecked.

@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 from django.urls import include, path
 
 from selfcare.models import ApiToken, Company, Line, Membership, Notification
-from selfcare.views_base import CompanyView
+from selfcare.views.base import CompanyView
 from tests import tenancy_walk
 from tests.cast import Cast
 from tests.conftest import log_in

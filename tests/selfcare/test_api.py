@@ -20,8 +20,9 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
 from selfcare import permissions
-from selfcare.api import LineSerializer, TenantAPIMixin
-from selfcare.api_pagination import StableCursorPagination
+from selfcare.api.base import TenantAPIMixin
+from selfcare.api.lines import LineSerializer
+from selfcare.api.pagination import StableCursorPagination
 from selfcare.middleware import SESSION_MEMBERSHIP_KEY
 from selfcare.models import ApiToken, Line, LineKind, LineStatus, Membership
 from selfcare.services.tokens import api_token_create

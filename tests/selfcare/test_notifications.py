@@ -16,7 +16,7 @@ from lxml import html
 
 from selfcare.models import Channel, DeliveryStatus, Membership, Notification, Role, User
 from selfcare.services.notifications import notify
-from selfcare.views_notifications import INBOX_PAGE_SIZE
+from selfcare.views.notifications import INBOX_PAGE_SIZE
 from tests.cast import Cast
 from tests.factories import MembershipFactory, UserFactory
 

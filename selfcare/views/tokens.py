@@ -22,7 +22,7 @@ from selfcare import permissions
 from selfcare.models import ApiToken, User
 from selfcare.services.tokens import NAME_MAX_LENGTH, api_token_create, api_token_revoke
 from selfcare.tenancy import visible
-from selfcare.views_base import CompanyView
+from selfcare.views.base import CompanyView
 
 
 class ApiTokenCreateForm(forms.Form):

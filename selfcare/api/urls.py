@@ -10,20 +10,20 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
-from selfcare import api
+from selfcare.api import companies, lines
 
 app_name = "api"
 
 # SimpleRouter, not DefaultRouter: no browsable root view, whose listing the
 # schema would not describe.
 router = SimpleRouter()
-router.register("company/users", api.CompanyUserViewSet, basename="company-user")
-router.register("lines", api.LineViewSet, basename="line")
-router.register("tokens", api.ApiTokenViewSet, basename="token")
+router.register("company/users", companies.CompanyUserViewSet, basename="company-user")
+router.register("lines", lines.LineViewSet, basename="line")
+router.register("tokens", companies.ApiTokenViewSet, basename="token")
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("me/", api.MeView.as_view(), name="me"),
-    path("memberships/", api.MembershipListView.as_view(), name="membership-list"),
-    path("company/", api.CurrentCompanyView.as_view(), name="company"),
+    path("me/", companies.MeView.as_view(), name="me"),
+    path("memberships/", companies.MembershipListView.as_view(), name="membership-list"),
+    path("company/", companies.CurrentCompanyView.as_view(), name="company"),
     *router.urls,
 ]

@@ -13,7 +13,7 @@ from django.urls import reverse
 from selfcare.models import Membership, Notification
 from selfcare.selectors.notifications import notifications_inbox, notifications_unread_count
 from selfcare.services.notifications import notification_mark_read, notifications_mark_all_read
-from selfcare.views_base import CompanyView
+from selfcare.views.base import CompanyView
 
 INBOX_PAGE_SIZE = 20
 

@@ -22,7 +22,7 @@ from selfcare.navigation import SECTIONS_BY_SLUG
 from selfcare.selectors.companies import lines_visible_to, memberships_of
 from selfcare.selectors.system import heartbeat_last_seen
 from selfcare.tasks import WORKER_HEARTBEAT
-from selfcare.views_base import CompanyView
+from selfcare.views.base import CompanyView
 
 LINES_PER_PAGE = 50
 

@@ -16,7 +16,7 @@ from selfcare.forms import MemberChangeForm, MemberInviteForm
 from selfcare.models import Membership
 from selfcare.selectors.companies import members_of_company
 from selfcare.services.members import member_assign_lines, member_change_role, member_invite, member_remove
-from selfcare.views_base import CompanyView
+from selfcare.views.base import CompanyView
 
 MEMBERS_PER_PAGE = 25
 

@@ -1,179 +1,38 @@
-"""The REST API of the core app: who am I, the company, its users and lines, API tokens.
-
-Every view here works inside one membership (a user in one company), taken
-from the API token for token calls and from the session's selected company
-for session calls, and reaches rows only through `selfcare.tenancy.visible`.
-`TenantAPIMixin` does both; a new endpoint in any app starts from it:
-
-    class InvoiceViewSet(TenantAPIMixin[Invoice], viewsets.ReadOnlyModelViewSet[Invoice]):
-        tenant_model = Invoice
-        serializer_class = InvoiceSerializer
-        required_capability = permissions.can_manage_billing
-
-        def get_queryset(self) -> QuerySet[Invoice]:
-            return super().get_queryset().select_related("company")
-
-An id of another company then answers 404, never 403, on every detail route.
-"""
+"""The API of the caller, their companies, the company's users and API tokens."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated
-from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
-from rest_framework.permissions import BasePermission
+from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from selfcare import permissions
-from selfcare.api_auth import token_of
+from selfcare.api.auth import token_of
 from selfcare.models import (
     ApiToken,
     Company,
-    Line,
-    LineKind,
-    LineStatus,
     Membership,
-    Offer,
     User,
 )
 from selfcare.selectors.companies import memberships_of
 from selfcare.services.tokens import NAME_MAX_LENGTH, api_token_create, api_token_revoke
-from selfcare.tenancy import visible
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _SupportsHasPermission
 
-_M = TypeVar("_M", bound=models.Model)
-
-Capability = Callable[[Membership | None], bool]
+from selfcare.api.base import Capability, IsNotTokenCall, TenantAPIMixin
 
 
-# ---------------------------------------------------------------------------
-# The base of every tenant-scoped endpoint
-# ---------------------------------------------------------------------------
-def membership_of_api_request(request: Request) -> Membership | None:
-    """The membership an API call works in.
-
-    A token belongs to one membership: its calls work there, whatever
-    company the same person has selected in a browser session. A session call
-    works in the company selected in the portal (MembershipMiddleware).
-    """
-    token = token_of(request)
-    if token is not None:
-        return token.membership
-    if not request.user or not request.user.is_authenticated:
-        return None
-    membership: Membership | None = getattr(request._request, "membership", None)
-    # The middleware chose it for the session's user; a session user is the
-    # same user DRF authenticated, but checking costs nothing.
-    if membership is not None and membership.user_id != request.user.pk:
-        return None
-    return membership
-
-
-class HasMembership(BasePermission):
-    """The caller works inside a company: staff without one, for example, do not."""
-
-    message = _("This call works inside a company, and your login has none selected.")
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return getattr(view, "membership", None) is not None
-
-
-class HasCapability(BasePermission):
-    """The membership has the capability (selfcare.permissions) the view asks for."""
-
-    message = _("Your role in this company does not allow this.")
-
-    def __init__(self, capability: Capability) -> None:
-        self.capability = capability
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return self.capability(getattr(view, "membership", None))
-
-
-class TenantAPIMixin(GenericAPIView[_M], Generic[_M]):
-    """Sets `self.membership` (and `request.membership`) and loads rows through `visible()` only.
-
-    - `tenant_model`: the model whose `visible_to(membership)` scopes every
-      row; `get_queryset` returns exactly that, so `get_object` answers 404
-      for another company's id (and for a line user's unassigned line).
-      Override `get_queryset` to add `select_related`, calling `super()`.
-    - `required_capability`: a function of selfcare.permissions; without it
-      any membership may call the view. Override `get_required_capability`
-      to vary it by action.
-
-    The checks run in the order of selfcare.views_base.CompanyView: a caller
-    with a company (401, 403), then the row the URL names (404), and only
-    then the role's capability and the HTTP method (403, 405). Another
-    company's id is thus 404 for every role and every method: a 403 or a 405
-    would tell that the row exists.
-    """
-
-    tenant_model: type[_M]
-    required_capability: ClassVar[Capability | None] = None
-    membership: Membership | None = None
-    _object_in_url: _M | None = None
-
-    def perform_authentication(self, request: Request) -> None:
-        super().perform_authentication(request)
-        self.membership = membership_of_api_request(request)
-        # Code shared with the pages (templates, selectors) reads it there.
-        request._request.membership = self.membership  # type: ignore[attr-defined]
-
-    def get_required_capability(self) -> Capability | None:
-        # Through the class: read through the instance, a plain function
-        # would become a method and receive the view as its membership.
-        return type(self).required_capability
-
-    def get_permissions(self) -> list[_SupportsHasPermission]:
-        return [*super().get_permissions(), HasMembership()]
-
-    def check_permissions(self, request: Request) -> None:
-        super().check_permissions(request)
-        if (self.lookup_url_kwarg or self.lookup_field) in self.kwargs:
-            self.get_object()
-        capability = self.get_required_capability()
-        if capability is not None:
-            permission = HasCapability(capability)
-            if not permission.has_permission(request, self):
-                self.permission_denied(request, message=str(permission.message))
-
-    def get_object(self) -> _M:
-        # Loaded once, by check_permissions, before the method's handler runs.
-        if self._object_in_url is None:
-            self._object_in_url = super().get_object()
-        return self._object_in_url
-
-    def get_current_membership(self) -> Membership:
-        """The membership, for code that runs after the permission checks."""
-        if self.membership is None:
-            raise NotAuthenticated
-        return self.membership
-
-    def get_queryset(self) -> QuerySet[_M]:
-        if self.membership is None:
-            # drf-spectacular builds the schema from a view with no caller.
-            return self.tenant_model._default_manager.none()
-        return visible(self.tenant_model, membership=self.membership)
-
-
-# ---------------------------------------------------------------------------
-# Serializers: read-only views of rows the caller may already see
-# ---------------------------------------------------------------------------
 class CompanySummarySerializer(serializers.ModelSerializer[Company]):
     class Meta:
         model = Company
@@ -239,33 +98,6 @@ class MeSerializer(serializers.Serializer[Me]):
     )
 
 
-class OfferSerializer(serializers.ModelSerializer[Offer]):
-    class Meta:
-        model = Offer
-        fields = ["code", "name", "payment"]
-
-
-class LineSerializer(serializers.ModelSerializer[Line]):
-    offer = OfferSerializer(read_only=True)
-    assigned_to = CompanyUserSerializer(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Line
-        fields = [
-            "id",
-            "number",
-            "kind",
-            "sim",
-            "iccid",
-            "offer",
-            "cost_centre",
-            "status",
-            "activated_on",
-            "ceased_on",
-            "assigned_to",
-        ]
-
-
 class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
     is_active = serializers.SerializerMethodField(help_text=_("False once the token is revoked."))
 
@@ -295,20 +127,6 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 
 # ---------------------------------------------------------------------------
 # Filters
-# ---------------------------------------------------------------------------
-class LineFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=LineStatus.choices, help_text=_("Repeatable."))
-    kind = django_filters.ChoiceFilter(choices=LineKind.choices)
-    offer = django_filters.CharFilter(field_name="offer__code", help_text=_("The offer's code."))
-    cost_centre = django_filters.CharFilter()
-
-    class Meta:
-        model = Line
-        fields = ["status", "kind", "offer", "cost_centre"]
-
-
-# ---------------------------------------------------------------------------
-# Views
 # ---------------------------------------------------------------------------
 class MeView(TenantAPIMixin[Membership]):
     """The caller: their user, the membership (company and role) this call works in, and what it may do."""
@@ -391,31 +209,6 @@ class CompanyUserViewSet(TenantAPIMixin[Membership], viewsets.ReadOnlyModelViewS
 
     def get_queryset(self) -> QuerySet[Membership]:
         return super().get_queryset().select_related("user")
-
-
-class LineViewSet(TenantAPIMixin[Line], viewsets.ReadOnlyModelViewSet[Line]):
-    """The company's lines; a line user sees only the lines assigned to them."""
-
-    tenant_model = Line
-    serializer_class = LineSerializer
-    filterset_class = LineFilter
-
-    def get_queryset(self) -> QuerySet[Line]:
-        return super().get_queryset().select_related("offer", "assigned_to__user")
-
-
-class IsNotTokenCall(BasePermission):
-    """Refuses calls authenticated with an API token.
-
-    A token must not mint tokens: a leaked key would let whoever holds it
-    make keys that outlive its revocation. New tokens are made by a person
-    logged in (the portal page, or a session call) or by an operator.
-    """
-
-    message = _("API tokens are created by a person logged in to the portal, not with another token.")
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return token_of(request) is None
 
 
 class ApiTokenViewSet(
