@@ -29,6 +29,14 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "selfcare.view_notification",
         "selfcare.view_apitoken",
         "selfcare.change_apitoken",
+        "selfcare.view_lineservicechange",
+        "selfcare.view_esimprofile",
+        "selfcare.change_esimprofile",
+        "selfcare.view_creditmovement",
+        "selfcare.view_helppage",
+        "selfcare.add_helppage",
+        "selfcare.change_helppage",
+        "billing.view_payment",
         "auditlog.view_logentry",
     ),
     "Billing": (
@@ -36,6 +44,9 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "selfcare.view_offer",
         "selfcare.view_line",
         "selfcare.view_notification",
+        "selfcare.view_creditmovement",
+        "billing.view_payment",
+        "billing.view_paymentevent",
         "auditlog.view_logentry",
     ),
     "Fraud and fair use": (
@@ -45,6 +56,8 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "selfcare.change_line",
         "selfcare.view_membership",
         "selfcare.view_notification",
+        "selfcare.view_lineservicechange",
+        "selfcare.view_esimprofile",
         "auditlog.view_logentry",
     ),
     "Procedures": (
@@ -57,6 +70,8 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "selfcare.view_line",
         "selfcare.change_line",
         "selfcare.view_notification",
+        "selfcare.view_esimprofile",
+        "selfcare.change_esimprofile",
         "auditlog.view_logentry",
     ),
 }

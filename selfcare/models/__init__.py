@@ -1,7 +1,23 @@
 """Models of the core app, split by sub-domain."""
 
 from selfcare.models.companies import Company, Membership, MembershipQuerySet, Role
-from selfcare.models.lines import Line, LineKind, LineQuerySet, LineStatus, Offer, Payment, SimKind
+from selfcare.models.help import HelpCategory, HelpPage
+from selfcare.models.lines import (
+    CreditMovement,
+    CreditMovementKind,
+    EsimProfile,
+    EsimStatus,
+    Line,
+    LineKind,
+    LineQuerySet,
+    LineService,
+    LineServiceChange,
+    LineStatus,
+    Offer,
+    Payment,
+    SimKind,
+    VasUnlockCode,
+)
 from selfcare.models.notifications import Channel, DeliveryStatus, Notification, NotificationQuerySet
 from selfcare.models.system import Heartbeat
 from selfcare.models.tokens import ApiToken, ApiTokenQuerySet
@@ -12,11 +28,19 @@ __all__ = [
     "ApiTokenQuerySet",
     "Channel",
     "Company",
+    "CreditMovement",
+    "CreditMovementKind",
     "DeliveryStatus",
+    "EsimProfile",
+    "EsimStatus",
     "Heartbeat",
+    "HelpCategory",
+    "HelpPage",
     "Line",
     "LineKind",
     "LineQuerySet",
+    "LineService",
+    "LineServiceChange",
     "LineStatus",
     "Membership",
     "MembershipQuerySet",
@@ -28,4 +52,5 @@ __all__ = [
     "SimKind",
     "User",
     "UserManager",
+    "VasUnlockCode",
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from selfcare.fields import EncryptedTextField
 from selfcare.models.companies import Company, Membership
 from selfcare.tenancy import TenantQuerySet
 from selfcare.validators import validate_e164_number, validate_iccid
@@ -94,6 +96,18 @@ class Line(models.Model):
         related_name="assigned_lines",
         verbose_name=_("assigned to"),
     )
+    # SIM secrets, encrypted at rest; shown only after re-authentication, audited.
+    pin = EncryptedTextField(_("PIN"), blank=True)
+    puk = EncryptedTextField(_("PUK"), blank=True)
+    # Line services. Premium services (VAS) are barred by default on new SIMs
+    # (AGCOM 10/21/CONS); lifting the barring needs a code sent to the line.
+    volte_enabled = models.BooleanField(_("VoLTE"), default=True)
+    vas_barred = models.BooleanField(_("premium services barred"), default=True)
+    # Prepaid lines: the residual credit, kept by the credit movements.
+    credit_balance = models.DecimalField(_("residual credit"), max_digits=10, decimal_places=2, default=0)
+    low_credit_threshold = models.DecimalField(
+        _("low-credit alert below"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -115,3 +129,177 @@ class Line(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class LineService(models.TextChoices):
+    VOLTE = "volte", _("VoLTE")
+    VAS_BARRING = "vas_barring", _("Premium services barring")
+
+
+class LineServiceChangeQuerySet(TenantQuerySet["LineServiceChange"]):
+    def visible_to(self, membership: Membership) -> LineServiceChangeQuerySet:
+        return self.filter(line__in=Line.objects.visible_to(membership))
+
+
+class LineServiceChange(models.Model):
+    """One change of a line service: who, when, before and after."""
+
+    line = models.ForeignKey(
+        Line, on_delete=models.CASCADE, related_name="service_changes", verbose_name=_("line")
+    )
+    service = models.CharField(_("service"), max_length=20, choices=LineService.choices)
+    enabled_before = models.BooleanField(_("before"))
+    enabled_after = models.BooleanField(_("after"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    objects = LineServiceChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("line service change")
+        verbose_name_plural = _("line service changes")
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.line} {self.service}: {self.enabled_before} → {self.enabled_after}"
+
+
+class VasUnlockCode(models.Model):
+    """A one-time code sent by SMS to the line, to lift premium services barring.
+
+    Only a hash is kept; the code expires, allows a few attempts, and is used once.
+    """
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="vas_codes", verbose_name=_("line"))
+    code_hash = models.CharField(_("code hash"), max_length=128)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("premium services unlock code")
+        verbose_name_plural = _("premium services unlock codes")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.line} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class EsimStatus(models.TextChoices):
+    READY = "ready", _("Ready to install")
+    ACTIVATED = "activated", _("Activated")
+    SUPERSEDED = "superseded", _("Replaced by a reissued profile")
+
+
+class EsimProfileQuerySet(TenantQuerySet["EsimProfile"]):
+    def visible_to(self, membership: Membership) -> EsimProfileQuerySet:
+        return self.filter(line__in=Line.objects.visible_to(membership))
+
+
+class EsimProfile(models.Model):
+    """An eSIM profile for a line: a new eSIM, or a swap from a physical SIM.
+
+    The activation code (GSMA SGP.22: `LPA:1$<SM-DP+ address>$<matching id>`)
+    is a secret: encrypted at rest, shown after re-authentication at most
+    MAX_VIEWS times, each view audited; after that staff reissue the profile.
+    """
+
+    MAX_VIEWS = 3
+
+    line = models.ForeignKey(
+        Line, on_delete=models.CASCADE, related_name="esim_profiles", verbose_name=_("line")
+    )
+    eid = models.CharField(_("EID of the device"), max_length=32)
+    smdp_address = models.CharField(_("SM-DP+ address"), max_length=255)
+    activation_code = EncryptedTextField(_("activation code"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=EsimStatus.choices, default=EsimStatus.READY
+    )
+    views = models.PositiveSmallIntegerField(_("times shown"), default=0)
+    is_swap = models.BooleanField(_("swap from a physical SIM"), default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    reissued_from = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reissue",
+        verbose_name=_("reissue of"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+
+    objects = EsimProfileQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("eSIM profile")
+        verbose_name_plural = _("eSIM profiles")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line"], condition=Q(status="ready"), name="esim_one_ready_profile_per_line"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"eSIM {self.line} ({self.status})"
+
+
+class CreditMovementKind(models.TextChoices):
+    RECHARGE = "recharge", _("Recharge")
+    USAGE = "usage", _("Usage")
+    FEE = "fee", _("Offer renewal")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
+class CreditMovementQuerySet(TenantQuerySet["CreditMovement"]):
+    def visible_to(self, membership: Membership) -> CreditMovementQuerySet:
+        return self.filter(line__in=Line.objects.visible_to(membership))
+
+
+class CreditMovement(models.Model):
+    """A change of a prepaid line's residual credit. The line's balance is their running sum."""
+
+    line = models.ForeignKey(
+        Line, on_delete=models.PROTECT, related_name="credit_movements", verbose_name=_("line")
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=CreditMovementKind.choices)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    balance_after = models.DecimalField(_("balance after"), max_digits=10, decimal_places=2)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    # The payment behind a recharge: unique, so a replayed callback credits once.
+    payment_reference = models.CharField(_("payment"), max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
+
+    objects = CreditMovementQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("credit movement")
+        verbose_name_plural = _("credit movements")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.line} {self.amount:+}"
