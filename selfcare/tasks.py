@@ -46,3 +46,11 @@ def send_notification(notification_id: int) -> None:
 def sweep_notifications() -> None:
     """Send what the commit could not queue and take back what a dead worker held (scheduled by beat)."""
     notifications_enqueue(notification_ids=notifications_sweep())
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def rotate_secrets() -> None:
+    """Re-encrypt the secrets at rest with the newest key (after a key was prepended)."""
+    from selfcare.services.secrets import secrets_rotate
+
+    secrets_rotate()
