@@ -8,16 +8,21 @@ portal's login with two-factor authentication.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from selfcare.models import ApiToken, Company, Heartbeat, Line, Membership, Notification, Offer, User
+from selfcare.models.help import HelpPage
+from selfcare.models.lines import CreditMovement, EsimProfile, EsimStatus, LineServiceChange
+from selfcare.services import esim as esim_services
 
 PASSWORD_LINK = re.compile(r"\S+/accounts/password/reset/key/\S+")
 
@@ -132,7 +137,11 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
     def text_sent(self, obj: Notification) -> str:
         # An invitation carries a link that sets the password: staff who can
         # read messages must not be able to use it.
-        return PASSWORD_LINK.sub("[password link]", obj.body)
+        text = PASSWORD_LINK.sub("[password link]", obj.body)
+        if obj.event == "vas_unlock_code":
+            # Nor the one-time code that lifts a line's premium services barring.
+            text = re.sub(r"\b\d{5,8}\b", "[code]", text)
+        return text
 
 
 @admin.register(ApiToken)
@@ -171,4 +180,151 @@ class HeartbeatAdmin(admin.ModelAdmin[Heartbeat]):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(HelpPage)
+class HelpPageAdmin(admin.ModelAdmin[HelpPage]):
+    """Staff maintain the public help pages; load_help_pages never overwrites what they write."""
+
+    list_display = ["title_en", "title_it", "slug", "category", "position", "published", "updated_at"]
+    list_filter = ["category", "published"]
+    list_editable = ["position", "published"]
+    search_fields = ["slug", "title_it", "title_en", "body_it", "body_en"]
+    ordering = ["category", "position", "slug"]
+    prepopulated_fields = {"slug": ["title_en"]}
+    readonly_fields = ["updated_at"]
+    # Italian and English side by side, so a change in one is made in the other too.
+    fieldsets = (
+        (None, {"fields": ("slug", "category", "position", "published", "updated_at")}),
+        (
+            _("Italian and English"),
+            {"fields": (("title_it", "title_en"), ("body_it", "body_en"))},
+        ),
+    )
+
+
+@admin.register(LineServiceChange)
+class LineServiceChangeAdmin(admin.ModelAdmin[LineServiceChange]):
+    """The history of line services (VoLTE, premium services barring): read-only, as evidence."""
+
+    list_display = ["changed_at", "line", "service", "enabled_before", "enabled_after", "changed_by"]
+    list_filter = ["service", "enabled_after"]
+    search_fields = ["line__number", "line__company__name", "changed_by__email"]
+    list_select_related = ["line", "changed_by"]
+    date_hierarchy = "changed_at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in LineServiceChange._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(EsimProfile)
+class EsimProfileAdmin(admin.ModelAdmin[EsimProfile]):
+    """Staff see eSIM profiles and reissue or activate them through the same services as the portal.
+
+    The activation code is never shown here: it is the customer's secret,
+    shown only to them after re-authentication, each time audited.
+    """
+
+    list_display = ["line", "company", "eid", "status", "views", "is_swap", "created_at", "activated_at"]
+    list_filter = ["status", "is_swap"]
+    search_fields = ["line__number", "eid"]
+    list_select_related = ["line__company"]
+    exclude = ["activation_code"]
+    readonly_fields = [
+        "line",
+        "eid",
+        "smdp_address",
+        "status",
+        "views",
+        "is_swap",
+        "requested_by",
+        "reissued_from",
+        "created_at",
+        "activated_at",
+    ]
+    date_hierarchy = "created_at"
+    actions = ["reissue", "mark_activated"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Profiles are requested by the customer (portal or API), with the device's EID.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A profile's history (views, reissues) stays: it is what the audit records point to.
+        return False
+
+    @admin.display(description=_("company"), ordering="line__company__name")
+    def company(self, obj: EsimProfile) -> str:
+        return obj.line.company.name
+
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[EsimProfile], action: Any, done: StrOrPromise
+    ) -> None:
+        count = 0
+        for profile in queryset.select_related("line").filter(status=EsimStatus.READY):
+            try:
+                action(profile)
+            except ValidationError as error:
+                self.message_user(request, f"{profile}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                count += 1
+        skipped = queryset.exclude(status=EsimStatus.READY).count()
+        if skipped:
+            self.message_user(
+                request,
+                _("%(count)d profiles skipped: only a profile ready to install can be changed.")
+                % {"count": skipped},
+                messages.WARNING,
+            )
+        self.message_user(request, done % {"count": count}, messages.SUCCESS)
+
+    @admin.action(
+        description=_("Reissue the selected eSIM profiles (new code, views reset)"), permissions=["change"]
+    )
+    def reissue(self, request: HttpRequest, queryset: QuerySet[EsimProfile]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda profile: esim_services.esim_reissue(profile=profile, actor=cast(User, request.user)),
+            _("%(count)d eSIM profiles reissued."),
+        )
+
+    @admin.action(description=_("Mark the selected eSIM profiles as activated"), permissions=["change"])
+    def mark_activated(self, request: HttpRequest, queryset: QuerySet[EsimProfile]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda profile: esim_services.esim_activate(profile=profile, actor=cast(User, request.user)),
+            _("%(count)d eSIM profiles activated."),
+        )
+
+
+@admin.register(CreditMovement)
+class CreditMovementAdmin(admin.ModelAdmin[CreditMovement]):
+    """Read-only: the credit moves only through selfcare.services.credit (recharges, usage, fees)."""
+
+    list_display = ["line", "kind", "amount", "balance_after", "description", "created_at"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["line__number", "payment_reference", "description"]
+    list_select_related = ["line"]
+    raw_id_fields = ["line"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

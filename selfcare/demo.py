@@ -11,11 +11,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from stdnum import luhn
+
+
+class Writer(Protocol):
+    """Where the demo loaders report what they did: a command's stdout, or any text stream."""
+
+    def write(self, msg: str, /) -> Any: ...
+
 
 # Published on purpose, like the demo password: every demo login that needs
 # two-factor authentication (staff, administrators, legal representatives)

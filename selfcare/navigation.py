@@ -61,6 +61,7 @@ SECTIONS: tuple[Section, ...] = (
         "help",
         _("Help and contacts"),
         _("Settings, useful codes, contacts and opening hours."),
+        "selfcare:help",
     ),
 )
 

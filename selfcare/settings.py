@@ -321,7 +321,8 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "selfcare.company",
     "selfcare.membership",
     "selfcare.offer",
-    "selfcare.line",
+    # PIN and PUK are secrets, never logged (auditlog's masking keeps half of a value).
+    {"model": "selfcare.line", "exclude_fields": ["pin", "puk"]},
     {"model": "selfcare.apitoken", "exclude_fields": ["key_hash", "last_used_at"]},
 )
 AUDITLOG_DISABLE_REMOTE_ADDR = False
@@ -428,11 +429,31 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Area Clienti Business <noreply@example.it>")
 SERVER_EMAIL: str = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
+# The payment provider of recharges and invoice payments (billing/payments.py):
+# "sandbox", the hosted-page simulator built into the portal, or a real
+# provider's class by dotted path. Production has none unless one is named, so
+# that nobody pays with the sandbox's test cards there by mistake; a staging
+# site that names the sandbox must give it its own signing key.
+PAYMENT_PROVIDER: str = env.str("PAYMENT_PROVIDER", default="" if PRODUCTION else "sandbox")
+# The HMAC-SHA256 key that signs the sandbox's callbacks. Development derives
+# one from SECRET_KEY, as it does the encryption key.
+PAYMENT_SANDBOX_SECRET: str = env.str("PAYMENT_SANDBOX_SECRET", default="")
+if not PAYMENT_SANDBOX_SECRET:
+    if PRODUCTION and PAYMENT_PROVIDER == "sandbox":
+        raise ImproperlyConfigured("PAYMENT_PROVIDER=sandbox in production needs PAYMENT_SANDBOX_SECRET.")
+    PAYMENT_SANDBOX_SECRET = hashlib.sha256(f"payment-sandbox:{SECRET_KEY}".encode()).hexdigest()
+
 # SMS (selfcare/sms.py): "console", "file" (a file a day under SMS_FILE_PATH),
 # "locmem" (tests) or a provider's backend class by dotted path. Development
 # writes them as files, like e-mail, to be read by hand.
 SMS_BACKEND: str = env.str("SMS_BACKEND", default="console" if PRODUCTION else "file")
 SMS_FILE_PATH = Path(env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms")))
+
+# ---------------------------------------------------------------------------
+# eSIM: the operator's SM-DP+ server, which eSIM activation codes name
+# (GSMA SGP.22: LPA:1$<SM-DP+ address>$<matching id>).
+# ---------------------------------------------------------------------------
+ESIM_SMDP_ADDRESS: str = env.str("ESIM_SMDP_ADDRESS", default="smdp.operatore.example.it")
 
 # ---------------------------------------------------------------------------
 # Logging: structured, with personal data redacted (selfcare/logging.py).
@@ -513,5 +534,6 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "SimKindEnum": "selfcare.models.lines.SimKind",
         "OfferPaymentEnum": "selfcare.models.lines.Payment",
         "RoleEnum": "selfcare.models.companies.Role",
+        "EsimStatusEnum": "selfcare.models.lines.EsimStatus",
     },
 }

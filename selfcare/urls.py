@@ -8,9 +8,14 @@ from django.views.generic import RedirectView
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from selfcare.views import credit as views_credit
+from selfcare.views import help as views_help
+from selfcare.views import line_services as views_line_services
+from selfcare.views import lines as views_lines
 from selfcare.views import members as views_members
 from selfcare.views import notifications as views_notifications
 from selfcare.views import pages as views
+from selfcare.views import sim as views_sim
 from selfcare.views import tokens as views_tokens
 
 selfcare_patterns = [
@@ -18,7 +23,42 @@ selfcare_patterns = [
     path("sections/<slug:slug>/", views.SectionView.as_view(), name="section"),
     path("company/switch/", views.company_switch, name="company-switch"),
     path("company/none/", views.no_company, name="no-company"),
-    path("lines/", views.LineListView.as_view(), name="line-list"),
+    path("lines/", views_lines.LineListView.as_view(), name="line-list"),
+    path("lines/export.csv", views_lines.LineExportView.as_view(), name="line-export"),
+    path("lines/<int:pk>/", views_lines.LineDetailView.as_view(), name="line-detail"),
+    path("lines/<int:pk>/sim/secrets/", views_sim.LineSimSecretsView.as_view(), name="line-sim-secrets"),
+    path("lines/<int:pk>/esim/", views_sim.LineEsimView.as_view(), name="line-esim"),
+    path(
+        "lines/<int:pk>/esim/<int:profile_pk>/code/", views_sim.EsimCodeView.as_view(), name="line-esim-code"
+    ),
+    path("lines/<int:pk>/services/", views_line_services.LineServicesView.as_view(), name="line-services"),
+    path(
+        "lines/<int:pk>/services/volte/",
+        views_line_services.LineVolteView.as_view(),
+        name="line-services-volte",
+    ),
+    path(
+        "lines/<int:pk>/services/vas/",
+        views_line_services.LineVasLiftView.as_view(),
+        name="line-services-vas",
+    ),
+    path(
+        "lines/<int:pk>/services/vas/send-code/",
+        views_line_services.LineVasCodeSendView.as_view(),
+        name="line-services-vas-send",
+    ),
+    path(
+        "lines/<int:pk>/services/vas/restore/",
+        views_line_services.LineVasRestoreView.as_view(),
+        name="line-services-vas-restore",
+    ),
+    path("lines/<int:pk>/credit/", views_credit.LineCreditView.as_view(), name="line-credit"),
+    path(
+        "lines/<int:pk>/credit/threshold/",
+        views_credit.LineCreditThresholdView.as_view(),
+        name="line-credit-threshold",
+    ),
+    path("lines/<int:pk>/recharge/", views_credit.LineRechargeView.as_view(), name="line-recharge"),
     path("settings/", views.SettingsView.as_view(), name="settings"),
     path("settings/users/", views_members.MemberListView.as_view(), name="member-list"),
     path("settings/users/invite/", views_members.MemberInviteView.as_view(), name="member-invite"),
@@ -33,6 +73,10 @@ selfcare_patterns = [
     path("inbox/", views_notifications.InboxView.as_view(), name="inbox"),
     path("inbox/read-all/", views_notifications.InboxMarkAllReadView.as_view(), name="inbox-read-all"),
     path("inbox/<int:pk>/read/", views_notifications.InboxMarkReadView.as_view(), name="inbox-read"),
+    # Public: help pages are readable without logging in (CONTRACTS.md, "HTTP").
+    path("help/", views_help.help_index, name="help"),
+    path("help/search/", views_help.help_search, name="help-search"),
+    path("help/<slug:slug>/", views_help.help_page, name="help-page"),
 ]
 
 # Public (CONTRACTS.md, "HTTP"): the language switch the login page offers.
@@ -51,6 +95,7 @@ handler429 = "selfcare.auth.rate_limited"
 urlpatterns = [
     path("", include((selfcare_patterns, "selfcare"))),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("billing.urls")),
     # The login address comes from the provisioning feed or the invitation:
     # allauth's page for adding e-mail addresses (which would log in too) is
     # not offered; its address leads to the security page instead.

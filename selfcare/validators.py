@@ -84,3 +84,27 @@ def validate_e164_number(value: str) -> None:
         raise ValidationError(
             _("%(value)s is not a valid phone number."), code="invalid_phone_number", params={"value": value}
         )
+
+
+def normalize_eid(value: str) -> str:
+    """An EID as typed or pasted (often in groups of digits): the digits without spaces."""
+    return "".join(value.split())
+
+
+def validate_eid(value: str) -> None:
+    """The EID of an eSIM-capable device (GSMA SGP.29): 32 digits, starting with 89, with a check number.
+
+    SGP.29 makes the last two digits a check number in the manner of ISO/IEC
+    7064 MOD 97-10 (as an IBAN): the whole 32-digit number mod 97 is 1. This
+    catches a mistyped or swapped digit before a profile is bound to the wrong device.
+    """
+    if not (len(value) == 32 and value.isascii() and value.isdigit()):
+        raise ValidationError(
+            _("An EID has exactly 32 digits. Find it in the device's settings (About) or by dialling *#06#."),
+            code="invalid_eid",
+        )
+    if not value.startswith("89") or int(value) % 97 != 1:
+        raise ValidationError(
+            _("This EID is not valid: check its digits against the device's settings or *#06#."),
+            code="invalid_eid_check",
+        )

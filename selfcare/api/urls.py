@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
-from selfcare.api import companies, lines
+from selfcare.api import companies, credit, esim, line_services, lines
+from selfcare.api import help as help_api
 
 app_name = "api"
 
@@ -25,5 +26,31 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", companies.MeView.as_view(), name="me"),
     path("memberships/", companies.MembershipListView.as_view(), name="membership-list"),
     path("company/", companies.CurrentCompanyView.as_view(), name="company"),
+    # Public, like the help pages (CONTRACTS.md, "HTTP").
+    path("help/", help_api.HelpPageListView.as_view(), name="help-page-list"),
+    path("help/<slug:slug>/", help_api.HelpPageDetailView.as_view(), name="help-page-detail"),
+    # Before the router's routes, so that "export.csv" is never read as a line id.
+    path("lines/export.csv", lines.LineExportView.as_view(), name="line-export"),
+    path("lines/<int:pk>/services/", line_services.LineServicesView.as_view(), name="line-services"),
+    path("lines/<int:pk>/services/volte/", line_services.LineVolteView.as_view(), name="line-services-volte"),
+    path(
+        "lines/<int:pk>/services/vas/code/",
+        line_services.LineVasCodeView.as_view(),
+        name="line-services-vas-code",
+    ),
+    path(
+        "lines/<int:pk>/services/vas/lift/",
+        line_services.LineVasLiftView.as_view(),
+        name="line-services-vas-lift",
+    ),
+    path(
+        "lines/<int:pk>/services/vas/restore/",
+        line_services.LineVasRestoreView.as_view(),
+        name="line-services-vas-restore",
+    ),
+    path("lines/<int:pk>/esim/", esim.LineEsimProfilesView.as_view(), name="line-esim"),
+    path("lines/<int:pk>/credit/", credit.LineCreditView.as_view(), name="line-credit"),
+    path("lines/<int:pk>/recharge/", credit.LineRechargeView.as_view(), name="line-recharge"),
+    path("esim-activations/", esim.EsimActivationView.as_view(), name="esim-activation"),
     *router.urls,
 ]

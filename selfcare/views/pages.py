@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,12 +18,10 @@ from selfcare import health
 from selfcare.forms import CompanySwitchForm
 from selfcare.middleware import SESSION_MEMBERSHIP_KEY
 from selfcare.navigation import SECTIONS_BY_SLUG
-from selfcare.selectors.companies import lines_visible_to, memberships_of
+from selfcare.selectors.companies import memberships_of
 from selfcare.selectors.system import heartbeat_last_seen
 from selfcare.tasks import WORKER_HEARTBEAT
 from selfcare.views.base import CompanyView
-
-LINES_PER_PAGE = 50
 
 
 class DashboardView(TemplateView):
@@ -79,15 +76,6 @@ class SettingsView(CompanyView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "selfcare/settings.html")
-
-
-class LineListView(CompanyView):
-    """Lines and SIMs: the lines the membership may see."""
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        lines = lines_visible_to(membership=self.membership).select_related("offer", "assigned_to__user")
-        page = Paginator(lines.order_by("number"), LINES_PER_PAGE).get_page(request.GET.get("page"))
-        return render(request, "selfcare/lines/list.html", {"page": page})
 
 
 @login_not_required

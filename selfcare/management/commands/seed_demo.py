@@ -17,10 +17,14 @@ from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from selfcare.demo import DEMO_TOTP_SECRET, demo_document
+from selfcare.demo_credit import seed_credit
+from selfcare.demo_services import seed_services
+from selfcare.demo_sim import seed_sim
 from selfcare.models import Membership, Role, User
 from selfcare.services.provisioning import ImportSummary, customers_import
 
@@ -75,6 +79,10 @@ class Command(BaseCommand):
                 if membership.role in (Role.ADMIN, Role.LEGAL_REP)
             ]
         )
+        call_command("load_help_pages", stdout=self.stdout)
+        seed_services(stdout=self.stdout)
+        seed_sim(stdout=self.stdout)
+        seed_credit(stdout=self.stdout)
         self._print_logins(summary, memberships)
 
     def _print_logins(self, summary: ImportSummary, memberships: list[Membership]) -> None:
