@@ -7,13 +7,10 @@ of a request; it is the floor under every page benchmark that follows.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.common import Result, best_of
+from benchmarks.common import Result, best_of, start_gunicorn
 from selfcare import health
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,36 +19,9 @@ REQUESTS = int(os.environ.get("BENCH_HEALTH_REQUESTS", "200"))
 
 
 def run() -> list[Result]:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "selfcare.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-        ],
-        cwd=BASE_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_gunicorn(port=PORT)
     url = f"http://127.0.0.1:{PORT}/healthz"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
 
         def over_http() -> None:
             for _ in range(REQUESTS):

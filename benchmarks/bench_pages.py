@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -40,7 +39,7 @@ from django.db import connection
 from django.test import Client
 from stdnum import luhn
 
-from benchmarks.common import Result
+from benchmarks.common import Result, start_gunicorn
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("BENCH_PORT", "8766"))
@@ -248,44 +247,18 @@ def concurrent_timings(url: str, headers: dict[str, str]) -> tuple[list[float], 
     return timings, errors
 
 
-def start_gunicorn() -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        # The benchmark makes more calls than the API's per-user rate allows.
-        "API_THROTTLE_USER": "1000000/minute",
-        # What production runs: no per-query logging of DEBUG.
-        "DEBUG": "false",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "selfcare.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "2",
-            "--threads",
-            "8",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def start_portal() -> subprocess.Popen[bytes]:
+    return start_gunicorn(
+        port=PORT,
+        workers=2,
+        threads=8,
+        env={
+            # The benchmark makes more calls than the API's per-user rate allows.
+            "API_THROTTLE_USER": "1000000/minute",
+            # What production runs: no per-query logging of DEBUG.
+            "DEBUG": "false",
+        },
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=2).read()
-            return server
-        except OSError:
-            if time.monotonic() > deadline:
-                server.terminate()
-                raise
-            time.sleep(0.2)
 
 
 def measure(name: str, path: str, headers: dict[str, str], concurrent: bool) -> Result:
@@ -342,7 +315,7 @@ def run() -> list[Result]:
     membership = ensure_company()
     cookie = {"Cookie": session_cookie(membership)}
     token = {"Authorization": f"Token {api_token(membership)}"}
-    server = start_gunicorn()
+    server = start_portal()
     try:
         return [
             measure("lines-page", "/lines/", cookie, concurrent=True),

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
+from selfcare.admin_base import ReadOnlyModelAdmin
 from selfcare.models import ApiToken, Company, Heartbeat, Line, Membership, Notification, Offer, User
 from selfcare.models.help import HelpPage
 from selfcare.models.lines import CreditMovement, EsimProfile, EsimStatus, LineServiceChange
@@ -173,14 +174,8 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
 
 
 @admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin[Heartbeat]):
+class HeartbeatAdmin(ReadOnlyModelAdmin[Heartbeat]):
     list_display = ["name", "seen_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(HelpPage)
@@ -205,7 +200,7 @@ class HelpPageAdmin(admin.ModelAdmin[HelpPage]):
 
 
 @admin.register(LineServiceChange)
-class LineServiceChangeAdmin(admin.ModelAdmin[LineServiceChange]):
+class LineServiceChangeAdmin(ReadOnlyModelAdmin[LineServiceChange]):
     """The history of line services (VoLTE, premium services barring): read-only, as evidence."""
 
     list_display = ["changed_at", "line", "service", "enabled_before", "enabled_after", "changed_by"]
@@ -216,15 +211,6 @@ class LineServiceChangeAdmin(admin.ModelAdmin[LineServiceChange]):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in LineServiceChange._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(EsimProfile)
@@ -310,7 +296,7 @@ class EsimProfileAdmin(admin.ModelAdmin[EsimProfile]):
 
 
 @admin.register(CreditMovement)
-class CreditMovementAdmin(admin.ModelAdmin[CreditMovement]):
+class CreditMovementAdmin(ReadOnlyModelAdmin[CreditMovement]):
     """Read-only: the credit moves only through selfcare.services.credit (recharges, usage, fees)."""
 
     list_display = ["line", "kind", "amount", "balance_after", "description", "created_at"]
@@ -319,12 +305,3 @@ class CreditMovementAdmin(admin.ModelAdmin[CreditMovement]):
     list_select_related = ["line"]
     raw_id_fields = ["line"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test.client import Client
+from django.utils import translation
 
 # The portal imports selfcare.auth with its middleware when it starts; a test
 # client loads the middleware only at its first request. Imported here, its
@@ -22,6 +23,19 @@ from tests.cast import Cast, make_cast
 from tests.worker import WorkerProcess
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Iterator[None]:
+    """Messages a test reads outside a request are in English, whatever language the previous test left.
+
+    The locale middleware activates a request's language in the thread and
+    leaves it there; without this, a service's message would come out in the
+    language of whichever test ran before in the same worker. Requests still
+    choose their own language (Italian by default).
+    """
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
