@@ -1,4 +1,4 @@
-"""Payments through the payment provider and the provider's callbacks, for staff: read-only.
+"""Payments and their callbacks, invoices and billing runs, for staff: read-only.
 
 A payment changes only through the provider's signed callback
 (billing.services); staff look, filter and search, and never edit.
@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from billing.models import Payment, PaymentEvent
+from billing.models import BillingRun, BillingRunChunk, Invoice, InvoiceLine, Payment, PaymentEvent
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -63,3 +63,88 @@ class PaymentEventAdmin(_ReadOnlyAdmin):
     list_filter = ["provider", "outcome", "received_at"]
     search_fields = ["=event_id", "=payment__reference", "payment__receipt_number"]
     list_select_related = ["payment"]
+
+
+_INVOICE_LINE_FIELDS: tuple[str, ...] = (
+    "position",
+    "kind",
+    "description",
+    "line",
+    "cost_centre",
+    "days",
+    "unit_amount",
+    "amount",
+    "vat_applicable",
+)
+
+
+class InvoiceLineInline(admin.TabularInline[InvoiceLine, Invoice]):
+    model = InvoiceLine
+    extra = 0
+    fields = _INVOICE_LINE_FIELDS
+    readonly_fields = _INVOICE_LINE_FIELDS
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(_ReadOnlyAdmin):
+    """An issued invoice never changes (a correction is a credit note): staff only look."""
+
+    list_display = [
+        "number",
+        "kind",
+        "company",
+        "period_start",
+        "issued_on",
+        "due_on",
+        "taxable",
+        "vat",
+        "concession_fee",
+        "stamp_duty",
+        "total",
+        "status",
+        "sdi_state",
+    ]
+    list_filter = ["kind", "status", "sdi_state", "year", "period_start"]
+    search_fields = ["=number", "company__name", "=company__vat_number"]
+    list_select_related = ["company"]
+    date_hierarchy = "issued_on"
+    inlines = [InvoiceLineInline]
+
+
+_CHUNK_FIELDS: tuple[str, ...] = (
+    "first_company_id",
+    "last_company_id",
+    "status",
+    "invoices_created",
+    "finished_at",
+)
+
+
+class BillingRunChunkInline(admin.TabularInline[BillingRunChunk, BillingRun]):
+    model = BillingRunChunk
+    extra = 0
+    fields = _CHUNK_FIELDS
+    readonly_fields = _CHUNK_FIELDS
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "period_start",
+        "status",
+        "started_at",
+        "finished_at",
+        "chunks_done",
+        "chunks_total",
+        "invoices_created",
+    ]
+    list_filter = ["status", "period_start"]
+    inlines = [BillingRunChunkInline]

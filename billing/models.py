@@ -1,4 +1,4 @@
-"""Models of the billing app: payments through the payment provider (invoices and traffic come later)."""
+"""Models of the billing app: payments through the payment provider, invoices and the billing run."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from selfcare import permissions
@@ -107,3 +108,328 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.event_id} {self.outcome}"
+
+
+# ---------------------------------------------------------------------------
+# Invoices and the monthly billing run (DOMAIN.md, "Invoices, payments and taxes")
+# ---------------------------------------------------------------------------
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+
+
+class InvoiceStatus(models.TextChoices):
+    ISSUED = "issued", _("Issued, to be paid")
+    PAID = "paid", _("Paid")
+    EXPIRED = "expired", _("Expired, unpaid")
+
+
+class SdiState(models.TextChoices):
+    """Where the FatturaPA document is in the national exchange (SdI)."""
+
+    TO_SEND = "to_send", _("To be sent")
+    SENT = "sent", _("Sent to the exchange")
+    DELIVERED = "delivered", _("Delivered")
+    NOT_DELIVERED = "not_delivered", _("Not delivered: available in the customer's tax area")
+    REJECTED = "rejected", _("Rejected by the exchange")
+
+
+class PaymentMethodKind(models.TextChoices):
+    SEPA_DIRECT_DEBIT = "sepa_direct_debit", _("SEPA direct debit")
+    CARD = "card", _("Payment card")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+
+
+class InvoiceSequence(models.Model):
+    """The last number given, per document kind and year: invoices and credit notes count apart.
+
+    The billing run locks the row (SELECT … FOR UPDATE) in the transaction
+    that inserts the invoices, so two runs at once wait for each other and a
+    rolled-back run gives its numbers back: no number is skipped or used twice.
+    """
+
+    kind = models.CharField(_("kind"), max_length=12, choices=InvoiceKind.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    last_number = models.PositiveIntegerField(_("last number given"), default=0)
+
+    class Meta:
+        verbose_name = _("invoice numbering")
+        verbose_name_plural = _("invoice numbering")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year"], name="invoice_sequence_one_per_kind_and_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last_number}"
+
+
+class InvoiceQuerySet(TenantQuerySet["Invoice"]):
+    def visible_to(self, membership: Membership) -> InvoiceQuerySet:
+        """The company's invoices and credit notes, for those who handle billing; nobody else's."""
+        if not permissions.can_manage_billing(membership):
+            return self.none()
+        return self.filter(company_id=membership.company_id)
+
+
+class Invoice(models.Model):
+    """An invoice or a credit note, as issued: never changed afterwards (a correction is a credit note).
+
+    Only `status` (paid, expired) and `sdi_state` move after issue.
+    `total` = `taxable` + `vat` + `untaxed` + `concession_fee` + `stamp_duty`.
+    """
+
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("company")
+    )
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE
+    )
+    year = models.PositiveSmallIntegerField(_("year of numbering"))
+    sequence_number = models.PositiveIntegerField(_("progressive number"))
+    number = models.CharField(_("number"), max_length=20)
+    corrects = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_notes",
+        verbose_name=_("invoice corrected"),
+    )
+    issued_on = models.DateField(_("issued on"))
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    due_on = models.DateField(_("due on"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED
+    )
+    taxable = models.DecimalField(_("taxable amount"), max_digits=12, decimal_places=2)
+    vat_rate = models.DecimalField(_("VAT rate (%)"), max_digits=5, decimal_places=2)
+    vat = models.DecimalField(_("VAT"), max_digits=12, decimal_places=2)
+    untaxed = models.DecimalField(
+        _("amounts without VAT"),
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        help_text=_("Exempt, non-taxable and out-of-scope amounts other than the concession fee."),
+    )
+    concession_fee = models.DecimalField(_("government concession fee"), max_digits=12, decimal_places=2)
+    stamp_duty = models.DecimalField(_("stamp duty"), max_digits=12, decimal_places=2)
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    exemption_notes = models.TextField(_("exemptions and legal references"), blank=True)
+    payment_method = models.CharField(
+        _("payment method"),
+        max_length=20,
+        choices=PaymentMethodKind.choices,
+        default=PaymentMethodKind.BANK_TRANSFER,
+    )
+    sdi_state = models.CharField(
+        _("electronic invoice state"), max_length=14, choices=SdiState.choices, default=SdiState.TO_SEND
+    )
+    billing_run = models.ForeignKey(
+        "BillingRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invoices",
+        verbose_name=_("billing run"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issued_on", "-year", "-sequence_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "year", "sequence_number"], name="invoice_number_once_per_kind_and_year"
+            ),
+            # A month is billed once per company, whatever runs overlap.
+            models.UniqueConstraint(
+                fields=["company", "period_start"],
+                condition=Q(kind="invoice"),
+                name="invoice_one_per_company_and_month",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "-issued_on"], name="invoice_company_recent"),
+            models.Index(fields=["period_start", "kind"], name="invoice_period_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
+
+
+class InvoiceLineKind(models.TextChoices):
+    FEE = "fee", _("Monthly fee")
+    CONCESSION_FEE = "concession_fee", _("Government concession fee")
+    CHARGE = "charge", _("Charge")
+    CREDIT = "credit", _("Credit")
+
+
+class InvoiceLine(models.Model):
+    """One line of an invoice: a line's fee or concession fee, a charge or a credit; rounded to the cent."""
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="lines", verbose_name=_("invoice")
+    )
+    position = models.PositiveIntegerField(_("position"))
+    line = models.ForeignKey(
+        Line, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("line")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=InvoiceLineKind.choices)
+    description = models.CharField(_("description"), max_length=300)
+    cost_centre = models.CharField(_("cost centre"), max_length=100, blank=True)
+    days = models.PositiveSmallIntegerField(_("days billed"), null=True, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=4, default=1)
+    unit_amount = models.DecimalField(_("unit amount"), max_digits=12, decimal_places=4)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    vat_applicable = models.BooleanField(_("subject to VAT"))
+
+    class Meta:
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+        ordering = ["invoice", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"
+
+
+class ExtraChargeKind(models.TextChoices):
+    CHARGE = "charge", _("Charge")
+    CREDIT = "credit", _("Credit")
+
+
+class ExtraCharge(models.Model):
+    """A charge or credit for a month, written by other features, put on that month's invoice.
+
+    The interface through which roaming, replacement SIMs and compensation
+    reach the invoice: write a row for the month; the billing run takes the
+    month's rows that are not on an invoice yet. `amount` is positive for a
+    charge and negative for a credit.
+    """
+
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="extra_charges", verbose_name=_("company")
+    )
+    line = models.ForeignKey(
+        Line,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="extra_charges",
+        verbose_name=_("line"),
+    )
+    period_start = models.DateField(_("month"), help_text=_("The first day of the month billed."))
+    kind = models.CharField(_("kind"), max_length=8, choices=ExtraChargeKind.choices)
+    description = models.CharField(_("description"), max_length=300)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    vat_applicable = models.BooleanField(_("subject to VAT"), default=True)
+    billed_on_invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="extra_charges",
+        verbose_name=_("billed on invoice"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("charge or credit")
+        verbose_name_plural = _("charges and credits")
+        ordering = ["period_start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="charge") & Q(amount__gte=0)) | (Q(kind="credit") & Q(amount__lte=0)),
+                name="extra_charge_sign_matches_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["period_start", "company"],
+                condition=Q(billed_on_invoice__isnull=True),
+                name="extra_charge_unbilled",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"
+
+
+class BillingRunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+
+
+class BillingRun(models.Model):
+    """The billing of one month, with its progress in its chunks: a run whose worker died resumes from them.
+
+    At most one run of a month is running: a second start joins it and
+    takes the chunks nobody holds.
+    """
+
+    period_start = models.DateField(_("month"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=BillingRunStatus.choices, default=BillingRunStatus.RUNNING
+    )
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(_("chunks"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
+    invoices_created = models.PositiveIntegerField(_("invoices made"), default=0)
+
+    class Meta:
+        verbose_name = _("billing run")
+        verbose_name_plural = _("billing runs")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period_start"],
+                condition=Q(status="running"),
+                name="billing_run_one_running_per_month",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_start:%Y-%m} ({self.status})"
+
+
+class BillingRunChunkStatus(models.TextChoices):
+    PENDING = "pending", _("To do")
+    DONE = "done", _("Done")
+
+
+class BillingRunChunk(models.Model):
+    """The companies of a run with ids in [first_company_id, last_company_id].
+
+    A worker claims a chunk with SELECT … FOR UPDATE SKIP LOCKED and bills it
+    in that one transaction, marking it done at the end: a worker that dies
+    mid-chunk leaves it pending with nothing written, and its lock goes with
+    its connection, so the next worker takes it.
+    """
+
+    run = models.ForeignKey(
+        BillingRun, on_delete=models.CASCADE, related_name="chunks", verbose_name=_("run")
+    )
+    first_company_id = models.BigIntegerField(_("first company id"))
+    last_company_id = models.BigIntegerField(_("last company id"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=BillingRunChunkStatus.choices,
+        default=BillingRunChunkStatus.PENDING,
+    )
+    invoices_created = models.PositiveIntegerField(_("invoices made"), default=0)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("billing run chunk")
+        verbose_name_plural = _("billing run chunks")
+        ordering = ["run", "first_company_id"]
+
+    def __str__(self) -> str:
+        return f"{self.run} [{self.first_company_id}-{self.last_company_id}] {self.status}"

@@ -16,6 +16,7 @@ from typing import Any
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -254,7 +255,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # The previous month's invoices, on the 1st at 03:00 Rome time (CELERY_TIMEZONE).
+    "billing-run-monthly": {
+        "task": "billing.tasks.billing_run",
+        "schedule": crontab(minute="0", hour="3", day_of_month="1"),
+    },
 }
+# Companies per chunk of the billing run: a chunk is billed in one transaction.
+BILLING_CHUNK_SIZE = env.int("BILLING_CHUNK_SIZE", default=500)
 
 # ---------------------------------------------------------------------------
 # Authentication

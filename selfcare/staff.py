@@ -47,6 +47,12 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "selfcare.view_creditmovement",
         "billing.view_payment",
         "billing.view_paymentevent",
+        "billing.view_invoice",
+        "billing.view_invoiceline",
+        "billing.view_extracharge",
+        "billing.add_extracharge",
+        "billing.view_billingrun",
+        "billing.view_billingrunchunk",
         "auditlog.view_logentry",
     ),
     "Fraud and fair use": (
