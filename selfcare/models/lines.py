@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -131,14 +133,23 @@ class Line(models.Model):
         return self.number
 
 
+_R = TypeVar("_R", bound=models.Model)
+
+
+class LineRecordQuerySet(TenantQuerySet[_R], Generic[_R]):
+    """Records of a line (service changes, eSIM profiles, credit movements): visible when their line is."""
+
+    def visible_to(self, membership: Membership) -> LineRecordQuerySet[_R]:
+        return self.filter(line__in=Line.objects.visible_to(membership))
+
+
 class LineService(models.TextChoices):
     VOLTE = "volte", _("VoLTE")
     VAS_BARRING = "vas_barring", _("Premium services barring")
 
 
-class LineServiceChangeQuerySet(TenantQuerySet["LineServiceChange"]):
-    def visible_to(self, membership: Membership) -> LineServiceChangeQuerySet:
-        return self.filter(line__in=Line.objects.visible_to(membership))
+class LineServiceChangeQuerySet(LineRecordQuerySet["LineServiceChange"]):
+    pass
 
 
 class LineServiceChange(models.Model):
@@ -207,9 +218,8 @@ class EsimStatus(models.TextChoices):
     SUPERSEDED = "superseded", _("Replaced by a reissued profile")
 
 
-class EsimProfileQuerySet(TenantQuerySet["EsimProfile"]):
-    def visible_to(self, membership: Membership) -> EsimProfileQuerySet:
-        return self.filter(line__in=Line.objects.visible_to(membership))
+class EsimProfileQuerySet(LineRecordQuerySet["EsimProfile"]):
+    pass
 
 
 class EsimProfile(models.Model):
@@ -275,9 +285,8 @@ class CreditMovementKind(models.TextChoices):
     ADJUSTMENT = "adjustment", _("Adjustment")
 
 
-class CreditMovementQuerySet(TenantQuerySet["CreditMovement"]):
-    def visible_to(self, membership: Membership) -> CreditMovementQuerySet:
-        return self.filter(line__in=Line.objects.visible_to(membership))
+class CreditMovementQuerySet(LineRecordQuerySet["CreditMovement"]):
+    pass
 
 
 class CreditMovement(models.Model):
