@@ -1,4 +1,4 @@
-"""Payments and their callbacks, invoices and billing runs, for staff: read-only.
+"""Payments and their callbacks, invoices and billing runs, for staff: read-only; tax exemptions, which staff record and approve.
 
 A payment changes only through the provider's signed callback
 (billing.services); staff look, filter and search, and never edit.
@@ -8,10 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
-from billing.models import BillingRun, BillingRunChunk, Invoice, InvoiceLine, Payment, PaymentEvent
+from billing.models import (
+    BillingRun,
+    BillingRunChunk,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentEvent,
+    TaxExemption,
+)
+from billing.services import tax_exemption_approve
+from selfcare.models import User
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -148,3 +162,61 @@ class BillingRunAdmin(_ReadOnlyAdmin):
     ]
     list_filter = ["status", "period_start"]
     inlines = [BillingRunChunkInline]
+
+
+class _ApprovalFilter(admin.SimpleListFilter):
+    title = _("approval")
+    parameter_name = "approved"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", gettext("Approved")), ("no", gettext("To approve"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(approved_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(approved_at__isnull=True)
+        return queryset
+
+
+@admin.register(TaxExemption)
+class TaxExemptionAdmin(admin.ModelAdmin[TaxExemption]):
+    """Staff record a company's exemptions and approve them; the billing run applies the approved ones.
+
+    The form validates the fields per kind (TaxExemption.clean); approval
+    is an action, so who approved and when is never typed by hand.
+    """
+
+    list_display = [
+        "company",
+        "kind",
+        "legal_reference",
+        "protocol_number",
+        "ceiling",
+        "valid_from",
+        "valid_until",
+        "approved_at",
+        "approved_by",
+    ]
+    list_filter = ["kind", _ApprovalFilter, "valid_from"]
+    search_fields = ["company__name", "=company__vat_number", "legal_reference", "=protocol_number"]
+    list_select_related = ["company", "approved_by"]
+    autocomplete_fields = ["company"]
+    readonly_fields = ["approved_at", "approved_by", "created_at"]
+    actions = ["approve"]
+
+    @admin.action(description=_("Approve the selected exemptions"), permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[TaxExemption]) -> None:
+        user = request.user
+        if not isinstance(user, User):  # the admin site lets only signed-in staff here
+            raise PermissionDenied
+        approved = sum(
+            tax_exemption_approve(exemption=exemption, by=user)
+            for exemption in queryset.filter(approved_at__isnull=True)
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d exemption approved.", "%(count)d exemptions approved.", approved)
+            % {"count": approved},
+            messages.SUCCESS,
+        )

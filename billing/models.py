@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from selfcare import permissions
@@ -218,6 +222,11 @@ class Invoice(models.Model):
     stamp_duty = models.DecimalField(_("stamp duty"), max_digits=12, decimal_places=2)
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
     exemption_notes = models.TextField(_("exemptions and legal references"), blank=True)
+    # DPR 633/1972 art. 17-ter: the VAT is on the invoice (and in `total`) but
+    # the public body pays it to the Treasury, so the operator collects
+    # `total` - `vat`. Kept as a fact of the invoice: the payment page and the
+    # FatturaPA (EsigibilitaIVA "S") need it, and the notes are free text.
+    split_payment = models.BooleanField(_("split payment"), default=False)
     payment_method = models.CharField(
         _("payment method"),
         max_length=20,
@@ -261,6 +270,11 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}"
+
+    @property
+    def amount_due(self) -> Decimal:
+        """What the customer pays the operator: the total, less the VAT under split payment."""
+        return self.total - self.vat if self.split_payment else self.total
 
 
 class InvoiceLineKind(models.TextChoices):
@@ -433,3 +447,140 @@ class BillingRunChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} [{self.first_company_id}-{self.last_company_id}] {self.status}"
+
+
+# ---------------------------------------------------------------------------
+# Tax exemptions (DOMAIN.md, "Taxes": approved exemptions, each with a validity period)
+# ---------------------------------------------------------------------------
+
+
+class TaxExemptionKind(models.TextChoices):
+    VAT_EXEMPT = "vat_exempt", _("VAT exempt regime")
+    VAT_NON_TAXABLE = "vat_non_taxable", _("VAT non-taxable regime")
+    LETTER_OF_INTENT = "letter_of_intent", _("Letter of intent (non-taxable)")
+    SPLIT_PAYMENT = "split_payment", _("Split payment (public body)")
+    CONCESSION_FEE = "concession_fee", _("Government concession fee exemption")
+    STAMP_DUTY = "stamp_duty", _("Stamp duty exemption")
+
+
+# The kinds that change what the VAT-able amounts become: one at a time for a company.
+VAT_EXEMPTION_KINDS = frozenset(
+    {TaxExemptionKind.VAT_EXEMPT, TaxExemptionKind.VAT_NON_TAXABLE, TaxExemptionKind.LETTER_OF_INTENT}
+)
+
+
+def tax_exemption_errors(
+    *,
+    kind: str,
+    legal_reference: str,
+    protocol_number: str,
+    ceiling: Decimal | None,
+    valid_from: date | None,
+    valid_until: date | None,
+) -> dict[str, str]:
+    """What is wrong with an exemption's fields for its kind, by field (empty when nothing is)."""
+    errors: dict[str, str] = {}
+    if kind in VAT_EXEMPTION_KINDS and not legal_reference.strip():
+        # An exempt or non-taxable invoice must say why (DPR 633/1972 art. 21 c. 6).
+        errors["legal_reference"] = gettext(
+            "An exempt or non-taxable regime needs the legal reference to print."
+        )
+    if kind == TaxExemptionKind.LETTER_OF_INTENT:
+        if not protocol_number.strip():
+            errors["protocol_number"] = gettext("A letter of intent needs its protocol number.")
+        if ceiling is None or ceiling <= 0:
+            errors["ceiling"] = gettext("A letter of intent needs its ceiling, more than zero.")
+    else:
+        if protocol_number.strip():
+            errors["protocol_number"] = gettext("Only a letter of intent has a protocol number.")
+        if ceiling is not None:
+            errors["ceiling"] = gettext("Only a letter of intent has a ceiling.")
+    if valid_from is not None and valid_until is not None and valid_until < valid_from:
+        errors["valid_until"] = gettext("The end of the validity cannot come before its start.")
+    return errors
+
+
+class TaxExemptionQuerySet(TenantQuerySet["TaxExemption"]):
+    def visible_to(self, membership: Membership) -> TaxExemptionQuerySet:
+        """The company's exemptions, for those who handle billing; nobody else's."""
+        if not permissions.can_manage_billing(membership):
+            return self.none()
+        return self.filter(company_id=membership.company_id)
+
+    def approved(self) -> TaxExemptionQuerySet:
+        return self.filter(approved_at__isnull=False)
+
+
+class TaxExemption(models.Model):
+    """An exemption of a company's invoices, applied by the billing run once approved and within its validity."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="tax_exemptions", verbose_name=_("company")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=TaxExemptionKind.choices)
+    legal_reference = models.CharField(
+        _("legal reference"),
+        max_length=200,
+        blank=True,
+        help_text=_('Printed on the invoice, e.g. "Esente art. 10 DPR 633/1972".'),
+    )
+    protocol_number = models.CharField(
+        _("protocol number"), max_length=60, blank=True, help_text=_("Letter of intent only.")
+    )
+    ceiling = models.DecimalField(
+        _("ceiling"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Letter of intent only: the amount that may be invoiced without VAT."),
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(
+        _("valid until"), null=True, blank=True, help_text=_("Empty when it has no end.")
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = TaxExemptionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("tax exemption")
+        verbose_name_plural = _("tax exemptions")
+        ordering = ["company", "-valid_from", "-id"]
+        indexes = [models.Index(fields=["company", "valid_from"], name="tax_exemption_company_from")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.valid_from:%d/%m/%Y})"
+
+    def clean(self) -> None:
+        errors = tax_exemption_errors(
+            kind=self.kind,
+            legal_reference=self.legal_reference,
+            protocol_number=self.protocol_number,
+            ceiling=self.ceiling,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+        )
+        if not errors and self.company_id is not None and self.valid_from is not None:
+            # Two VAT regimes at once would leave the run to pick one: refused here instead.
+            kinds = VAT_EXEMPTION_KINDS if self.kind in VAT_EXEMPTION_KINDS else {self.kind}
+            overlapping = TaxExemption.objects.filter(company_id=self.company_id, kind__in=kinds).filter(
+                Q(valid_until__isnull=True) | Q(valid_until__gte=self.valid_from)
+            )
+            if self.valid_until is not None:
+                overlapping = overlapping.filter(valid_from__lte=self.valid_until)
+            if overlapping.exclude(pk=self.pk).exists():
+                errors["valid_from"] = gettext(
+                    "The company already has an exemption of this kind for part of this period."
+                )
+        if errors:
+            raise ValidationError(errors)

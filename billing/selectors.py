@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from billing.models import Invoice, InvoiceKind, InvoiceQuerySet
-from billing.taxes import Month
+from decimal import Decimal
+
+from django.db.models import Q
+
+from billing.models import (
+    VAT_EXEMPTION_KINDS,
+    Invoice,
+    InvoiceKind,
+    InvoiceQuerySet,
+    TaxExemption,
+    TaxExemptionKind,
+)
+from billing.taxes import DEFAULT_PROFILE, STANDARD_VAT_RATE, Month, TaxProfile, VatExemption, VatTreatment
+from selfcare.models import Company
 
 
 def invoices_of_month(*, year: int, month: int) -> InvoiceQuerySet:
@@ -12,4 +24,73 @@ def invoices_of_month(*, year: int, month: int) -> InvoiceQuerySet:
         Invoice.objects.filter(kind=InvoiceKind.INVOICE, period_start=Month.of(year, month).first_day)
         .select_related("company")
         .order_by("year", "sequence_number")
+    )
+
+
+def tax_profile_for(*, company: Company, month: Month) -> TaxProfile:
+    """The taxes of `company`'s invoice for `month`, from its approved exemptions in force then."""
+    return tax_profiles_for(first_company_id=company.pk, last_company_id=company.pk, month=month).get(
+        company.pk, DEFAULT_PROFILE
+    )
+
+
+def tax_profiles_for(*, first_company_id: int, last_company_id: int, month: Month) -> dict[int, TaxProfile]:
+    """The tax profile of each company with ids in the range that has an exemption for `month`: one query.
+
+    Companies left out take DEFAULT_PROFILE. Which exemptions apply to a
+    month: the approved ones valid on the last day of the month billed. A
+    monthly invoice bills the month as one supply completed at its end
+    (DPR 633/1972 art. 6 c. 1 for continuing services), so the regime in
+    force that day is the invoice's; an exemption that starts or ends
+    mid-month applies to one whole invoice or to none, never to part of it.
+    """
+    day = month.last_day
+    rows = (
+        TaxExemption.objects.approved()
+        .filter(company_id__gte=first_company_id, company_id__lte=last_company_id, valid_from__lte=day)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+        # The latest start first: if two VAT regimes overlap (the admin
+        # refuses it), the newer one wins, the same every run.
+        .order_by("company_id", "-valid_from", "-pk")
+        .values_list("company_id", "kind", "legal_reference", "protocol_number")
+    )
+    by_company: dict[int, list[tuple[str, str, str]]] = {}
+    for company_id, kind, legal_reference, protocol_number in rows:
+        by_company.setdefault(company_id, []).append((kind, legal_reference, protocol_number))
+    return {company_id: _profile_of(exemptions) for company_id, exemptions in by_company.items()}
+
+
+def _profile_of(exemptions: list[tuple[str, str, str]]) -> TaxProfile:
+    vat_exemption: VatExemption | None = None
+    split_payment = concession_fee_exempt = stamp_duty_exempt = False
+    extra_notes: list[str] = []
+    for kind, legal_reference, protocol_number in exemptions:
+        if kind in VAT_EXEMPTION_KINDS:
+            if vat_exemption is not None:
+                continue
+            reference = legal_reference.strip()
+            if kind == TaxExemptionKind.LETTER_OF_INTENT:
+                # The invoice must quote the letter's protocol number (DL 746/1983 art. 1 c. 1 lett. c).
+                reference = f"{reference}, lettera d'intento prot. n. {protocol_number.strip()}"
+            treatment = (
+                VatTreatment.EXEMPT if kind == TaxExemptionKind.VAT_EXEMPT else VatTreatment.NON_TAXABLE
+            )
+            vat_exemption = VatExemption(treatment=treatment, legal_reference=reference)
+        elif kind == TaxExemptionKind.SPLIT_PAYMENT:
+            split_payment = True
+        elif kind == TaxExemptionKind.CONCESSION_FEE:
+            concession_fee_exempt = True
+        elif kind == TaxExemptionKind.STAMP_DUTY:
+            stamp_duty_exempt = True
+        if kind in (TaxExemptionKind.CONCESSION_FEE, TaxExemptionKind.STAMP_DUTY) and legal_reference.strip():
+            extra_notes.append(legal_reference.strip())
+    return TaxProfile(
+        # An exempt or non-taxable invoice charges no VAT: its rate is 0.
+        vat_rate=Decimal(0) if vat_exemption is not None else STANDARD_VAT_RATE,
+        vat_exemption=vat_exemption,
+        # Split payment concerns VAT charged: with no VAT charged it has nothing to split.
+        split_payment=split_payment and vat_exemption is None,
+        concession_fee_exempt=concession_fee_exempt,
+        stamp_duty_exempt=stamp_duty_exempt,
+        extra_notes=tuple(extra_notes),
     )

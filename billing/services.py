@@ -8,6 +8,7 @@ a verified event to its effect.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -33,8 +34,10 @@ from billing.models import (
     PaymentEvent,
     PaymentPurpose,
     PaymentStatus,
+    TaxExemption,
 )
 from billing.payments import CallbackRejectedError, PaymentOutcome, ProviderEvent, payment_provider
+from billing.selectors import tax_profiles_for
 from billing.taxes import (
     DEFAULT_PROFILE,
     InvoiceTotals,
@@ -47,8 +50,9 @@ from billing.taxes import (
     line_fee,
     to_cents,
 )
-from selfcare.models import Company, Line, LineKind, LineStatus
+from selfcare.models import Company, Line, LineKind, LineStatus, User
 from selfcare.models import Payment as OfferPayment
+from selfcare.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -237,10 +241,17 @@ def _billing_run_chunk_bill(*, run: BillingRun, period: Month, wait: bool) -> bo
         )
         if chunk is None:
             return False
-        drafts = _invoice_drafts(
-            period=period, first_company_id=chunk.first_company_id, last_company_id=chunk.last_company_id
+        # The chunk's approved exemptions in one query, whatever their number.
+        profiles = tax_profiles_for(
+            first_company_id=chunk.first_company_id, last_company_id=chunk.last_company_id, month=period
         )
-        created = _invoices_issue(drafts=drafts, run=run, period=period)
+        drafts = _invoice_drafts(
+            period=period,
+            first_company_id=chunk.first_company_id,
+            last_company_id=chunk.last_company_id,
+            profiles=profiles,
+        )
+        created = _invoices_issue(drafts=drafts, run=run, period=period, profiles=profiles)
         chunk.status = BillingRunChunkStatus.DONE
         chunk.invoices_created = created
         chunk.finished_at = timezone.now()
@@ -251,7 +262,9 @@ def _billing_run_chunk_bill(*, run: BillingRun, period: Month, wait: bool) -> bo
     return True
 
 
-def _invoice_drafts(*, period: Month, first_company_id: int, last_company_id: int) -> list[_DraftInvoice]:
+def _invoice_drafts(
+    *, period: Month, first_company_id: int, last_company_id: int, profiles: Mapping[int, TaxProfile]
+) -> list[_DraftInvoice]:
     """What the companies of a chunk with no invoice for the month owe: two queries, whatever their size."""
     invoiced = Invoice.objects.filter(
         kind=InvoiceKind.INVOICE, period_start=period.first_day, company_id=OuterRef("company_id")
@@ -320,7 +333,9 @@ def _invoice_drafts(*, period: Month, first_company_id: int, last_company_id: in
                 quantity=Decimal(days) / Decimal(period.days),
             )
         )
-        tax = concession_fee(is_mobile=kind == LineKind.MOBILE, days=days, profile=DEFAULT_PROFILE)
+        tax = concession_fee(
+            is_mobile=kind == LineKind.MOBILE, days=days, profile=profiles.get(company_id, DEFAULT_PROFILE)
+        )
         if tax:
             draft.lines.append(
                 _DraftLine(
@@ -352,15 +367,16 @@ def _invoice_drafts(*, period: Month, first_company_id: int, last_company_id: in
     return [drafts[company_id] for company_id in sorted(drafts)]
 
 
-def _invoices_issue(*, drafts: list[_DraftInvoice], run: BillingRun, period: Month) -> int:
+def _invoices_issue(
+    *, drafts: list[_DraftInvoice], run: BillingRun, period: Month, profiles: Mapping[int, TaxProfile]
+) -> int:
     """Number and write the drafts' invoices, in the caller's transaction; how many were made.
 
     The numbering row is locked until the caller commits, so the numbers of
     concurrent runs follow one another, and a run that fails gives its
     numbers back with its rollback: gapless (DPR 633/1972 art. 21 c. 2 lett. b).
     """
-    profile = DEFAULT_PROFILE
-    issuable = [(draft, draft.totals(profile)) for draft in drafts]
+    issuable = [(draft, draft.totals(profiles.get(draft.company_id, DEFAULT_PROFILE))) for draft in drafts]
     # An invoice is never negative: credits larger than the month's charges
     # stay unbilled and go on the next invoice.
     issuable = [(draft, totals) for draft, totals in issuable if totals.total > 0]
@@ -402,6 +418,7 @@ def _invoices_issue(*, drafts: list[_DraftInvoice], run: BillingRun, period: Mon
                 stamp_duty=totals.stamp_duty,
                 total=totals.total,
                 exemption_notes="\n".join(totals.notes),
+                split_payment=profiles.get(draft.company_id, DEFAULT_PROFILE).split_payment,
                 billing_run=run,
             )
         )
@@ -442,3 +459,31 @@ def _sequence_lock(*, kind: str, year: int) -> InvoiceSequence:
     # concurrent one waits for that insert instead of failing on it.
     InvoiceSequence.objects.bulk_create([InvoiceSequence(kind=kind, year=year)], ignore_conflicts=True)
     return InvoiceSequence.objects.select_for_update().get(kind=kind, year=year)
+
+
+# ---------------------------------------------------------------------------
+# Tax exemptions
+# ---------------------------------------------------------------------------
+
+
+def tax_exemption_approve(*, exemption: TaxExemption, by: User) -> bool:
+    """Approve an exemption, once, recording who and when; whether this call did it.
+
+    From then on the billing runs of the months it is valid for apply it;
+    invoices already issued stay as they are.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = TaxExemption.objects.filter(pk=exemption.pk, approved_at__isnull=True).update(
+            approved_at=now, approved_by=by
+        )
+        if claimed != 1:
+            return False
+        exemption.refresh_from_db()
+        audit_record(
+            actor=by,
+            target=exemption,
+            event="tax_exemption_approved",
+            details={"company_id": exemption.company_id, "kind": exemption.kind},
+        )
+    return True

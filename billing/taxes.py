@@ -90,6 +90,8 @@ class TaxProfile:
     split_payment: bool = False
     concession_fee_exempt: bool = False
     stamp_duty_exempt: bool = False
+    # Further legal references to print (the concession fee or stamp duty exemptions').
+    extra_notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.split_payment and self.vat_exemption is not None:
@@ -234,6 +236,7 @@ def invoice_totals(*, items: Iterable[TaxItem], profile: TaxProfile = DEFAULT_PR
         notes.append(profile.vat_exemption.legal_reference)
     if profile.split_payment:
         notes.append("Scissione dei pagamenti, art. 17-ter DPR 633/1972")
+    notes.extend(profile.extra_notes)
     if stamp_duty:
         notes.append("Imposta di bollo assolta in modo virtuale, art. 15 DPR 642/1972")
     return InvoiceTotals(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from billing import views
+from billing import views, views_invoices
 
 app_name = "billing"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("payments/sandbox/<uuid:reference>/", views.SandboxPageView.as_view(), name="sandbox-page"),
     path("payments/<uuid:reference>/", views.PaymentDetailView.as_view(), name="payment-detail"),
     path("payments/<uuid:reference>/receipt/", views.PaymentReceiptView.as_view(), name="payment-receipt"),
+    path("invoices/", views_invoices.InvoiceListView.as_view(), name="invoice-list"),
+    path("invoices/<int:pk>/", views_invoices.InvoiceDetailView.as_view(), name="invoice-detail"),
 ]

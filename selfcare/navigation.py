@@ -34,6 +34,7 @@ SECTIONS: tuple[Section, ...] = (
         "invoices",
         _("Invoices and usage"),
         _("Invoices, electronic invoices and copies, payments, traffic reports."),
+        "billing:invoice-list",
     ),
     Section(
         "lines",

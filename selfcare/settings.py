@@ -543,5 +543,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "OfferPaymentEnum": "selfcare.models.lines.Payment",
         "RoleEnum": "selfcare.models.companies.Role",
         "EsimStatusEnum": "selfcare.models.lines.EsimStatus",
+        "InvoiceKindEnum": "billing.models.InvoiceKind",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "InvoiceLineKindEnum": "billing.models.InvoiceLineKind",
     },
 }

@@ -53,6 +53,9 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "billing.add_extracharge",
         "billing.view_billingrun",
         "billing.view_billingrunchunk",
+        "billing.view_taxexemption",
+        "billing.add_taxexemption",
+        "billing.change_taxexemption",
         "auditlog.view_logentry",
     ),
     "Fraud and fair use": (

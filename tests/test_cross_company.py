@@ -6,6 +6,8 @@ has, pages and API alike, as each role of Rossi with Bianchi's ids.
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
 from django.urls import include, path
 
+from billing.models import Invoice
 from selfcare.models import ApiToken, Company, Line, Membership, Notification
 from selfcare.views.base import CompanyView
 from tests import tenancy_walk
@@ -43,12 +46,29 @@ def foreign_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
         body="Bianchi only",
         status="sent",
     )
+    invoice = Invoice.objects.create(
+        company=cast.bianchi,
+        year=2026,
+        sequence_number=999_001,
+        number="FT2026/999001",
+        issued_on=date(2026, 2, 1),
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 1, 31),
+        due_on=date(2026, 3, 2),
+        taxable=Decimal("10.00"),
+        vat_rate=Decimal("22.00"),
+        vat=Decimal("2.20"),
+        concession_fee=Decimal("12.91"),
+        stamp_duty=Decimal("0.00"),
+        total=Decimal("25.11"),
+    )
     return {
         Company: cast.bianchi,
         Membership: cast.bianchi_admin,
         Line: cast.bianchi_line,
         ApiToken: token,
         Notification: notification,
+        Invoice: invoice,
     }
 
 

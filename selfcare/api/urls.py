@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
+from billing import api as billing_api
 from selfcare.api import companies, credit, esim, line_services, lines
 from selfcare.api import help as help_api
 
@@ -21,6 +22,7 @@ router = SimpleRouter()
 router.register("company/users", companies.CompanyUserViewSet, basename="company-user")
 router.register("lines", lines.LineViewSet, basename="line")
 router.register("tokens", companies.ApiTokenViewSet, basename="token")
+router.register("invoices", billing_api.InvoiceViewSet, basename="invoice")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", companies.MeView.as_view(), name="me"),

@@ -19,6 +19,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
+from billing.models import Invoice
 from selfcare import permissions
 from selfcare.api.base import TenantAPIMixin
 from selfcare.api.lines import LineSerializer
@@ -26,6 +27,7 @@ from selfcare.api.pagination import StableCursorPagination
 from selfcare.middleware import SESSION_MEMBERSHIP_KEY
 from selfcare.models import ApiToken, Line, LineKind, LineStatus, Membership
 from selfcare.services.tokens import api_token_create
+from tests.billing.invoices import make_invoice
 from tests.cast import Cast
 from tests.factories import LineFactory, MembershipFactory, OfferFactory, UserFactory
 
@@ -65,7 +67,12 @@ def session_api_client(membership: Membership) -> APIClient:
 def bianchi_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
     """One row of Bianchi for each model an API route loads by id."""
     bianchi_token, _key = api_token_create(membership=cast.bianchi_admin, name="Bianchi ERP", created_by=None)
-    return {Line: cast.bianchi_line, Membership: cast.bianchi_admin, ApiToken: bianchi_token}
+    return {
+        Line: cast.bianchi_line,
+        Membership: cast.bianchi_admin,
+        ApiToken: bianchi_token,
+        Invoice: make_invoice(cast.bianchi),
+    }
 
 
 # ---------------------------------------------------------------------------
