@@ -68,6 +68,9 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
     link = models.CharField(_("link"), max_length=500, blank=True)
+    # The text carries a one-time secret (a link that sets a password, an
+    # unlock code): never shown to staff, and removed once delivered.
+    sensitive = models.BooleanField(_("carries a secret"), default=False)
     status = models.CharField(
         _("delivery"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )

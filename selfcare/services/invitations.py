@@ -45,4 +45,5 @@ def invitation_notify(*, membership: Membership, new_user: bool) -> None:
         },
         link=reverse("selfcare:dashboard"),
         channels=[Channel.EMAIL] if needs_password else None,
+        sensitive=needs_password,
     )

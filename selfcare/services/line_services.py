@@ -190,6 +190,7 @@ def vas_unlock_code_send(*, line: Line, actor: Membership) -> VasUnlockCode:
         channels=[Channel.SMS],
         sms_to=line.number,
         language=reader.language or None,
+        sensitive=True,
     )
     audit_record(
         actor=actor.user,

@@ -87,6 +87,7 @@ def notify(
     channels: Collection[Channel] | None = None,
     sms_to: str | Sequence[str] | None = None,
     language: str | None = None,
+    sensitive: bool = False,
 ) -> list[Notification]:
     """Tell `recipients` (and the `sms_to` numbers) about `event`, once.
 
@@ -97,7 +98,9 @@ def notify(
     address under SITE_URL. `channels` narrows the
     default, which is the inbox and e-mail for each user and SMS for each
     number in `sms_to`. `language` is that of the texts sent to `sms_to`
-    (users get their own). Inactive users are skipped.
+    (users get their own). Inactive users are skipped. `sensitive` marks a
+    text that carries a one-time secret: staff never see it, and it is
+    removed from the row once delivered.
 
     Call it inside the transaction that records the event; the rows are
     returned, including those an earlier call had written.
@@ -130,6 +133,7 @@ def notify(
             subject=texts.subject,
             body=texts.body,
             link=link,
+            sensitive=sensitive,
             status=DeliveryStatus.SENT if delivered else DeliveryStatus.PENDING,
             sent_at=now if delivered else None,
         )
@@ -258,6 +262,10 @@ class DeliveryOutcome(StrEnum):
     FAILED = "failed"
 
 
+# What a delivered sensitive message's row keeps instead of its text.
+TEXT_AFTER_DELIVERY = "[removed after delivery: the message carried a one-time secret]"
+
+
 def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
     """Send one pending message through its channel, once.
 
@@ -300,7 +308,11 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
             type(error).__name__,
         )
         return DeliveryOutcome.FAILED if give_up else DeliveryOutcome.WILL_RETRY
-    ours.update(status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+    sent: dict[str, Any] = {"status": DeliveryStatus.SENT, "sent_at": timezone.now(), "last_error": ""}
+    if notification.sensitive:
+        # A secret has done its job once delivered: the outbox keeps no copy of it.
+        sent["body"] = TEXT_AFTER_DELIVERY
+    ours.update(**sent)
     return DeliveryOutcome.SENT
 
 

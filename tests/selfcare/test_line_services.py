@@ -117,11 +117,15 @@ def test_the_sms_leaves_through_the_sms_backend_to_the_lines_number(
     with django_capture_on_commit_callbacks():
         vas_unlock_code_send(line=line, actor=cast.rossi_admin)
     row = Notification.objects.get(event="vas_unlock_code")
+    code = sent_code(line)
 
     notification_deliver(notification_id=row.pk)
 
     assert [message.to for message in sms.outbox] == [line.number]
-    assert sent_code(line) in sms.outbox[0].text
+    assert code in sms.outbox[0].text
+    # Delivered, the code is no longer kept in the outbox.
+    row.refresh_from_db()
+    assert code not in row.body
 
 
 def test_sending_is_limited_to_one_code_a_minute_and_five_an_hour(cast: Cast, client_as: Any) -> None:

@@ -250,8 +250,26 @@ def test_staff_never_see_the_password_link_of_an_invitation(
     give_totp(staff)
     client.force_login(staff)
 
-    page = client.get(reverse("admin:selfcare_notification_change", args=[invitation.pk])).content.decode()
+    page = client.get(
+        reverse("admin:selfcare_notification_change", args=[invitation.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
 
     assert "/accounts/password/reset/key/" in invitation.body
     assert "/accounts/password/reset/key/" not in page
-    assert "[password link]" in page
+    assert "[hidden: the message carries a one-time secret]" in page
+
+
+def test_the_outbox_keeps_no_copy_of_an_invitation_once_it_is_sent(cast: Cast, client_as: Any) -> None:
+    from django.core import mail
+
+    from selfcare.services.notifications import TEXT_AFTER_DELIVERY, notification_deliver
+
+    invite(client_as(cast.rossi_admin), email="nuovo@rossi.example", name="Nuovo", role="line_user")
+    invitation = Notification.objects.get(user__email="nuovo@rossi.example")
+
+    notification_deliver(notification_id=invitation.pk)
+
+    invitation.refresh_from_db()
+    assert "/accounts/password/reset/key/" in mail.outbox[-1].body
+    assert invitation.status == "sent"
+    assert invitation.body == TEXT_AFTER_DELIVERY
