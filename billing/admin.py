@@ -15,13 +15,18 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from billing.admin_documents import InvoiceDocumentAdmin, InvoiceDocumentsAdminMixin
+from billing.admin_invoice_corrections import InvoiceCorrectionsAdminMixin
+from billing.forms_billing_run import BillingRunAdminMixin
 from billing.models import (
     BillingRun,
     BillingRunChunk,
     Invoice,
+    InvoiceDocument,
     InvoiceLine,
     Payment,
     PaymentEvent,
+    PaymentMethod,
     TaxExemption,
 )
 from billing.services import tax_exemption_approve
@@ -58,6 +63,7 @@ class PaymentAdmin(_ReadOnlyAdmin):
         "company",
         "purpose",
         "line",
+        "invoice",
         "amount",
         "status",
         "provider",
@@ -65,8 +71,15 @@ class PaymentAdmin(_ReadOnlyAdmin):
         "created_at",
     ]
     list_filter = ["status", "purpose", "provider", "created_at"]
-    search_fields = ["=reference", "receipt_number", "provider_reference", "line__number", "company__name"]
-    list_select_related = ["company", "line"]
+    search_fields = [
+        "=reference",
+        "receipt_number",
+        "provider_reference",
+        "line__number",
+        "=invoice__number",
+        "company__name",
+    ]
+    list_select_related = ["company", "line", "invoice"]
     date_hierarchy = "created_at"
     inlines = [PaymentEventInline]
 
@@ -104,8 +117,8 @@ class InvoiceLineInline(admin.TabularInline[InvoiceLine, Invoice]):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(_ReadOnlyAdmin):
-    """An issued invoice never changes (a correction is a credit note): staff only look."""
+class InvoiceAdmin(InvoiceDocumentsAdminMixin, InvoiceCorrectionsAdminMixin, _ReadOnlyAdmin):
+    """An issued invoice never changes (a correction is a credit note): staff look, credit, record transfers."""
 
     list_display = [
         "number",
@@ -127,6 +140,10 @@ class InvoiceAdmin(_ReadOnlyAdmin):
     list_select_related = ["company"]
     date_hierarchy = "issued_on"
     inlines = [InvoiceLineInline]
+    # billing.admin_invoice_corrections: a credit note's form, a bank transfer received.
+    actions = ["issue_credit_note", "mark_paid_by_bank_transfer"]
+    # billing.admin_documents: a copy for the company, the exchange's receipts.
+    actions += ["issue_copy", "sdi_delivered", "sdi_not_delivered", "sdi_rejected"]
 
 
 _CHUNK_FIELDS: tuple[str, ...] = (
@@ -150,10 +167,12 @@ class BillingRunChunkInline(admin.TabularInline[BillingRunChunk, BillingRun]):
 
 
 @admin.register(BillingRun)
-class BillingRunAdmin(_ReadOnlyAdmin):
+class BillingRunAdmin(BillingRunAdminMixin, _ReadOnlyAdmin):
+    # billing.forms_billing_run: "Start a billing run" and the progress that follows it.
     list_display = [
         "period_start",
         "status",
+        "progress",
         "started_at",
         "finished_at",
         "chunks_done",
@@ -220,3 +239,60 @@ class TaxExemptionAdmin(admin.ModelAdmin[TaxExemption]):
             % {"count": approved},
             messages.SUCCESS,
         )
+
+
+_PAYMENT_METHOD_FIELDS = (
+    "company",
+    "kind",
+    "masked_iban_display",
+    "account_holder",
+    "holder_tax_id",
+    "mandate_reference",
+    "mandate_signed_on",
+    "card_display",
+    "created_by",
+    "created_at",
+    "superseded_at",
+)
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(_ReadOnlyAdmin):
+    """Companies' payment methods, current and superseded: read-only, and masked.
+
+    A change is made by the company's admins or legal representatives in the
+    portal (billing.payment_methods.payment_method_set), which audits it. The
+    IBAN and the provider's card token are never shown here: only the masked
+    IBAN and the card's brand and last four digits.
+    """
+
+    list_display = [
+        "company",
+        "kind",
+        "masked_iban_display",
+        "card_display",
+        "created_at",
+        "created_by",
+        "superseded_at",
+    ]
+    list_filter = ["kind"]
+    search_fields = ["company__name", "=company__vat_number"]
+    list_select_related = ["company", "created_by"]
+    # An explicit list: whatever is added to the model, the IBAN and the token stay out.
+    fields = _PAYMENT_METHOD_FIELDS
+    readonly_fields = _PAYMENT_METHOD_FIELDS
+
+    @admin.display(description=_("IBAN"))
+    def masked_iban_display(self, method: PaymentMethod) -> str:
+        return method.masked_iban
+
+    @admin.display(description=_("card"))
+    def card_display(self, method: PaymentMethod) -> str:
+        if not method.card_last4:
+            return ""
+        expiry = f"{method.card_expiry_month or 0:02d}/{method.card_expiry_year or 0}"
+        return f"{method.card_brand} **** {method.card_last4} ({expiry})"
+
+
+# The invoices' files (billing.admin_documents): read-only.
+admin.site.register(InvoiceDocument, InvoiceDocumentAdmin)

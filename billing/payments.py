@@ -15,15 +15,18 @@ implementing `PaymentProvider`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlencode, urljoin
 
 from django.conf import settings
@@ -189,18 +192,7 @@ class SandboxProvider:
 
     def verify_signed(self, *, body: bytes, signature: str, now: float | None = None) -> ProviderEvent:
         """Check the signature and its age, then read the event."""
-        parts = dict(part.split("=", 1) for part in signature.split(",") if "=" in part)
-        try:
-            timestamp = int(parts["t"])
-            digest = parts["v1"]
-        except (KeyError, ValueError) as error:
-            raise CallbackRejectedError("missing or malformed signature") from error
-        # Compared in constant time: a timing difference would leak the digest.
-        if not hmac.compare_digest(digest, self._digest(body=body, timestamp=timestamp)):
-            raise CallbackRejectedError("bad signature")
-        current = time.time() if now is None else now
-        if abs(current - timestamp) > self.TOLERANCE_SECONDS:
-            raise CallbackRejectedError("stale signature")
+        self.verify_signed_body(body=body, signature=signature, now=now)
         return self._event_of(body)
 
     def _event_of(self, body: bytes) -> ProviderEvent:
@@ -223,3 +215,176 @@ class SandboxProvider:
             )
         except (ValueError, KeyError, TypeError, InvalidOperation) as error:
             raise CallbackRejectedError("unreadable event") from error
+
+    # Card registration (payment method by card) ------------------------------
+    # The same hosted-page pattern as a payment: the portal sends the browser
+    # to the provider's card page with a signed session; the provider keeps the
+    # card and sends the browser back to the portal with a signed result that
+    # carries only the token, the brand, the last four digits and the expiry.
+    _CARD_SESSION_SALT = "billing.sandbox.card-session"
+    CARD_SETUP_TYPE = "card.registered"
+
+    def card_setup_start(self, *, nonce: str, return_url: str) -> str:
+        """The address of the provider's card page for a registration the portal knows by `nonce`."""
+        session = signing.dumps({"return_url": return_url, "nonce": nonce}, salt=self._CARD_SESSION_SALT)
+        page = reverse("billing:sandbox-card-page")
+        return f"{urljoin(return_url, page)}?{urlencode({'session': session})}"
+
+    def card_session_of(self, *, session: str) -> CardSetupSession | None:
+        """The return address and nonce a session of `card_setup_start` carries, or None if it is not ours."""
+        try:
+            data = signing.loads(session, salt=self._CARD_SESSION_SALT, max_age=3600)
+        except signing.BadSignature:
+            return None
+        if not isinstance(data, dict):
+            return None
+        return_url, nonce = data.get("return_url"), data.get("nonce")
+        if not isinstance(return_url, str) or not isinstance(nonce, str) or not nonce:
+            return None
+        return CardSetupSession(return_url=return_url, nonce=nonce)
+
+    def card_setup_return_url(
+        self, *, session: CardSetupSession, card_number: str, expiry_month: int, expiry_year: int
+    ) -> str:
+        """Where the provider's page sends the browser once it has registered the card: the signed result.
+
+        What the provider's server does: keep the card (here: nowhere, it is a
+        sandbox), make a token for it, and sign what the portal may know.
+        """
+        body = json.dumps(
+            {
+                "id": f"seti_{uuid.uuid4().hex}",
+                "type": self.CARD_SETUP_TYPE,
+                "data": {
+                    "nonce": session.nonce,
+                    "token": f"tok_sbx_{uuid.uuid4().hex}",
+                    "brand": SANDBOX_CARD_BRANDS[card_number],
+                    "last4": card_number[-4:],
+                    "exp_month": expiry_month,
+                    "exp_year": expiry_year,
+                },
+            },
+            separators=(",", ":"),
+        ).encode()
+        query = urlencode(
+            {"setup": base64.urlsafe_b64encode(body).decode(), "signature": self.sign(body=body)}
+        )
+        separator = "&" if "?" in session.return_url else "?"
+        return f"{session.return_url}{separator}{query}"
+
+    def verify_card_setup(self, *, params: Mapping[str, str], now: float | None = None) -> CardRegistration:
+        """Check the signature and age of a card registration's result, then read it.
+
+        Raises CardSetupRejectedError for anything the provider did not sign
+        for a card registration (a payment callback's body included), or that
+        is older than TOLERANCE_SECONDS.
+        """
+        try:
+            body = base64.urlsafe_b64decode(params.get("setup", "").encode())
+        except (ValueError, binascii.Error) as error:
+            raise CardSetupRejectedError("unreadable result") from error
+        try:
+            self.verify_signed_body(body=body, signature=params.get("signature", ""), now=now)
+        except CallbackRejectedError as error:
+            raise CardSetupRejectedError(str(error)) from error
+        try:
+            event = json.loads(body)
+            data = event["data"]
+            if event["type"] != self.CARD_SETUP_TYPE:
+                raise ValueError(event["type"])
+            registration = CardRegistration(
+                provider=self.name,
+                setup_id=str(event["id"])[:100],
+                nonce=str(data["nonce"]),
+                token=str(data["token"]),
+                brand=str(data["brand"]),
+                last4=str(data["last4"]),
+                expiry_month=int(data["exp_month"]),
+                expiry_year=int(data["exp_year"]),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise CardSetupRejectedError("unreadable result") from error
+        if (
+            not (registration.last4.isdigit() and len(registration.last4) == 4)
+            or len(registration.token) > 100
+        ):
+            raise CardSetupRejectedError("unreadable result")
+        return registration
+
+    def verify_signed_body(self, *, body: bytes, signature: str, now: float | None = None) -> None:
+        """The signature, then its age; the body is read by the caller (a payment event, a card registration)."""
+        parts = dict(part.split("=", 1) for part in signature.split(",") if "=" in part)
+        try:
+            timestamp = int(parts["t"])
+            digest = parts["v1"]
+        except (KeyError, ValueError) as error:
+            raise CallbackRejectedError("missing or malformed signature") from error
+        # Compared in constant time: a timing difference would leak the digest.
+        if not hmac.compare_digest(digest, self._digest(body=body, timestamp=timestamp)):
+            raise CallbackRejectedError("bad signature")
+        current = time.time() if now is None else now
+        if abs(current - timestamp) > self.TOLERANCE_SECONDS:
+            raise CallbackRejectedError("stale signature")
+
+
+# ---------------------------------------------------------------------------
+# Card registration: the provider keeps the card, the portal keeps a token
+# ---------------------------------------------------------------------------
+# The sandbox's cards that register, with their brand; the declining test
+# cards (SANDBOX_CARDS) are refused on its card page as a bank would.
+SANDBOX_CARD_BRANDS: dict[str, str] = {
+    "4242424242424242": "Visa",
+    "5555555555554444": "Mastercard",
+}
+
+
+@dataclass(frozen=True)
+class CardSetupSession:
+    """What the provider's card page keeps of the portal's request: where to return, and the portal's nonce."""
+
+    return_url: str
+    nonce: str
+
+
+@dataclass(frozen=True)
+class CardRegistration:
+    """A card the provider registered, as the portal may keep it: never the card's number.
+
+    `nonce` is the portal's one-time value the registration was started
+    with: the portal accepts the result only in the session that started it.
+    """
+
+    provider: str
+    setup_id: str
+    nonce: str
+    token: str
+    brand: str
+    last4: str
+    expiry_month: int
+    expiry_year: int
+
+
+class CardSetupRejectedError(Exception):
+    """A card registration's result that the provider did not sign, that is too old, or that cannot be read."""
+
+
+class CardTokenisingProvider(Protocol):
+    """What the portal needs of a provider to register a card as the company's payment method."""
+
+    name: str
+
+    def card_setup_start(self, *, nonce: str, return_url: str) -> str:
+        """The address of the provider's card page; it sends the browser back to `return_url` with the result."""
+        ...
+
+    def verify_card_setup(self, *, params: Mapping[str, str], now: float | None = None) -> CardRegistration:
+        """Check the result's signature and age and read it; raises CardSetupRejectedError."""
+        ...
+
+
+def card_provider() -> CardTokenisingProvider:
+    """The configured provider, if it registers cards; PaymentsUnavailableError otherwise."""
+    provider = payment_provider()
+    if not (hasattr(provider, "card_setup_start") and hasattr(provider, "verify_card_setup")):
+        raise PaymentsUnavailableError(f"the payment provider {provider.name} does not register cards")
+    return cast("CardTokenisingProvider", provider)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.models import (
     BillingRun,
@@ -32,10 +33,13 @@ from billing.models import (
     InvoiceSequence,
     Payment,
     PaymentEvent,
+    PaymentMethodKind,
     PaymentPurpose,
     PaymentStatus,
     TaxExemption,
+    TaxExemptionKind,
 )
+from billing.payment_methods import payment_methods_for_invoices
 from billing.payments import CallbackRejectedError, PaymentOutcome, ProviderEvent, payment_provider
 from billing.selectors import tax_profiles_for
 from billing.taxes import (
@@ -109,12 +113,23 @@ def payment_complete(*, payment: Payment, event: ProviderEvent) -> bool:
     paid = event.outcome == PaymentOutcome.PAID
     now = timezone.now()
     with transaction.atomic():
-        claimed = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
-            status=PaymentStatus.PAID if paid else PaymentStatus.FAILED,
-            completed_at=now,
-            provider_reference=event.provider_reference,
-            failure_reason="" if paid else (event.failure_reason or "declined"),
-        )
+        try:
+            with transaction.atomic():
+                claimed = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+                    status=PaymentStatus.PAID if paid else PaymentStatus.FAILED,
+                    completed_at=now,
+                    provider_reference=event.provider_reference,
+                    failure_reason="" if paid else (event.failure_reason or "declined"),
+                )
+        except IntegrityError:
+            if payment.purpose != PaymentPurpose.INVOICE:
+                raise
+            # payment_invoice_paid_once: another payment of the same invoice
+            # was paid first. The money of this one was taken all the same:
+            # recorded as failed, to refund, and the callback still answers 200.
+            from billing.invoice_payments import invoice_payment_paid_twice
+
+            return invoice_payment_paid_twice(payment=payment, event=event)
         if claimed != 1:
             return False
         payment.refresh_from_db()
@@ -129,7 +144,10 @@ def _paid_effect(payment: Payment) -> None:
         from selfcare.services.credit import credit_recharge
 
         credit_recharge(payment=payment)
-    # PaymentPurpose.INVOICE: the invoices feature marks its invoice paid here.
+    elif payment.purpose == PaymentPurpose.INVOICE:
+        from billing.invoice_payments import invoice_payment_paid
+
+        invoice_payment_paid(payment=payment)
 
 
 # ---------------------------------------------------------------------------
@@ -173,7 +191,7 @@ class _DraftInvoice:
         )
 
 
-def billing_run_month(*, year: int, month: int) -> BillingRun:
+def billing_run_month(*, year: int, month: int, issued_on: date | None = None) -> BillingRun:
     """Bill `month` of `year`: one invoice per company with something to bill, never two.
 
     Joins the month's running run if there is one (a run whose worker died,
@@ -182,21 +200,85 @@ def billing_run_month(*, year: int, month: int) -> BillingRun:
     so it returns when the whole month is billed. A month already billed
     makes a run that bills nothing: companies with the month's invoice are
     left out, and an issued invoice is never touched.
+
+    The invoices are dated `issued_on`, today in Rome unless given (the
+    demo data bills past months on the first of the following month); they
+    are numbered in the sequence of that date's year and due
+    PAYMENT_TERM_DAYS later. A date before the last invoice of its year is
+    refused: numbers and dates must go up together.
     """
     period = Month.of(year, month)
+    issued_on = issued_on or timezone.localdate()
     run = _billing_run_open(period=period)
     # First the chunks nobody holds; then, waiting, those another worker
     # holds: done when it commits, or ours to do if it died (its lock goes
     # with its connection, and it wrote nothing).
-    while _billing_run_chunk_bill(run=run, period=period, wait=False):
+    while _billing_run_chunk_bill(run=run, period=period, issued_on=issued_on, wait=False):
         pass
-    while _billing_run_chunk_bill(run=run, period=period, wait=True):
+    while _billing_run_chunk_bill(run=run, period=period, issued_on=issued_on, wait=True):
         pass
     pending = BillingRunChunk.objects.filter(run_id=OuterRef("pk"), status=BillingRunChunkStatus.PENDING)
     BillingRun.objects.filter(pk=run.pk, status=BillingRunStatus.RUNNING).exclude(Exists(pending)).update(
         status=BillingRunStatus.DONE, finished_at=timezone.now()
     )
     run.refresh_from_db()
+    return run
+
+
+class BillingRunRefusedError(Exception):
+    """A month that cannot be started from the admin: billed already, being billed, or not over yet."""
+
+
+def billing_run_start(*, year: int, month: int, by: User) -> BillingRun:
+    """Open the month's run for staff and have a worker bill it; never bills in the caller's request.
+
+    Refused (BillingRunRefusedError, nothing enqueued) for a month not over
+    yet in Rome, a month with a run done (already billed), or one running.
+    The run row is made here, so the page can follow its progress at once
+    and a second start finds it running; the Celery task joins it once the
+    transaction commits.
+    """
+    from billing.tasks import billing_run  # the tasks module imports this one
+
+    period = Month.of(year, month)
+    if period.last_day >= timezone.localdate():
+        raise BillingRunRefusedError(
+            gettext("%(month)s is not over yet: only a past month can be billed.")
+            % {"month": f"{year}-{month:02d}"}
+        )
+    existing = (
+        BillingRun.objects.filter(period_start=period.first_day)
+        .order_by("-status")
+        .values_list("status", flat=True)
+    )
+    statuses = set(existing)
+    if BillingRunStatus.RUNNING in statuses:
+        raise BillingRunRefusedError(
+            gettext("%(month)s is being billed right now: follow that run instead.")
+            % {"month": f"{year}-{month:02d}"}
+        )
+    if BillingRunStatus.DONE in statuses:
+        raise BillingRunRefusedError(
+            gettext("%(month)s has been billed already: a month is never billed twice.")
+            % {"month": f"{year}-{month:02d}"}
+        )
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                run = _billing_run_create(period=period)
+        except IntegrityError:
+            # Started by someone else a moment ago (billing_run_one_running_per_month).
+            raise BillingRunRefusedError(
+                gettext("%(month)s is being billed right now: follow that run instead.")
+                % {"month": f"{year}-{month:02d}"}
+            ) from None
+        audit_record(
+            actor=by,
+            target=run,
+            event="billing_run_started",
+            details={"month": f"{year}-{month:02d}"},
+        )
+        transaction.on_commit(lambda: billing_run.delay(year, month))
     return run
 
 
@@ -207,30 +289,35 @@ def _billing_run_open(*, period: Month) -> BillingRun:
     ).first()
     if running is not None:
         return running
-    size = max(1, int(settings.BILLING_CHUNK_SIZE))
     try:
         with transaction.atomic():
-            run = BillingRun.objects.create(period_start=period.first_day)
-            company_ids = list(Company.objects.order_by("pk").values_list("pk", flat=True))
-            chunks = [
-                BillingRunChunk(
-                    run=run,
-                    first_company_id=company_ids[start],
-                    last_company_id=company_ids[min(start + size, len(company_ids)) - 1],
-                )
-                for start in range(0, len(company_ids), size)
-            ]
-            BillingRunChunk.objects.bulk_create(chunks)
-            run.chunks_total = len(chunks)
-            run.save(update_fields=["chunks_total"])
-            return run
+            return _billing_run_create(period=period)
     except IntegrityError:
         # Another start of the same month created its run first
         # (billing_run_one_running_per_month): join that one.
         return BillingRun.objects.get(period_start=period.first_day, status=BillingRunStatus.RUNNING)
 
 
-def _billing_run_chunk_bill(*, run: BillingRun, period: Month, wait: bool) -> bool:
+def _billing_run_create(*, period: Month) -> BillingRun:
+    """A new running run of the month with its chunks, in the caller's transaction (IntegrityError if one runs)."""
+    size = max(1, int(settings.BILLING_CHUNK_SIZE))
+    run = BillingRun.objects.create(period_start=period.first_day)
+    company_ids = list(Company.objects.order_by("pk").values_list("pk", flat=True))
+    chunks = [
+        BillingRunChunk(
+            run=run,
+            first_company_id=company_ids[start],
+            last_company_id=company_ids[min(start + size, len(company_ids)) - 1],
+        )
+        for start in range(0, len(company_ids), size)
+    ]
+    BillingRunChunk.objects.bulk_create(chunks)
+    run.chunks_total = len(chunks)
+    run.save(update_fields=["chunks_total"])
+    return run
+
+
+def _billing_run_chunk_bill(*, run: BillingRun, period: Month, issued_on: date, wait: bool) -> bool:
     """Claim one pending chunk and bill its companies in one transaction; whether there was one."""
     with transaction.atomic():
         chunk = (
@@ -241,17 +328,24 @@ def _billing_run_chunk_bill(*, run: BillingRun, period: Month, wait: bool) -> bo
         )
         if chunk is None:
             return False
-        # The chunk's approved exemptions in one query, whatever their number.
+        first_company_id, last_company_id = chunk.first_company_id, chunk.last_company_id
+        # Before reading what their ceilings have left: see _letters_of_intent_lock.
+        _letters_of_intent_lock(
+            first_company_id=first_company_id, last_company_id=last_company_id, month=period
+        )
+        # The chunk's approved exemptions, with the letters' remaining ceilings, in one query.
         profiles = tax_profiles_for(
-            first_company_id=chunk.first_company_id, last_company_id=chunk.last_company_id, month=period
+            first_company_id=first_company_id, last_company_id=last_company_id, month=period
         )
         drafts = _invoice_drafts(
             period=period,
-            first_company_id=chunk.first_company_id,
-            last_company_id=chunk.last_company_id,
+            first_company_id=first_company_id,
+            last_company_id=last_company_id,
             profiles=profiles,
         )
-        created = _invoices_issue(drafts=drafts, run=run, period=period, profiles=profiles)
+        created = _invoices_issue(
+            drafts=drafts, run=run, period=period, profiles=profiles, issued_on=issued_on
+        )
         chunk.status = BillingRunChunkStatus.DONE
         chunk.invoices_created = created
         chunk.finished_at = timezone.now()
@@ -262,12 +356,55 @@ def _billing_run_chunk_bill(*, run: BillingRun, period: Month, wait: bool) -> bo
     return True
 
 
+def _letters_of_intent_lock(*, first_company_id: int, last_company_id: int, month: Month) -> None:
+    """Lock the chunk's letters of intent in force until the caller's transaction ends.
+
+    What a letter has left is read (tax_profiles_for) and spent (the
+    invoices' letter_of_intent_amount) in the chunk's transaction. Within a
+    run no two transactions bill the same company: a company is in one
+    chunk, a chunk is billed by whoever holds its row lock, and a month is
+    billed once per company (invoice_one_per_company_and_month). But runs
+    of two different months may overlap (a past month started from the
+    admin while the monthly run works), and they bill the same company in
+    two transactions; the numbering lock does not order them when their
+    issue dates fall in different years. So each chunk locks its letters
+    first, in id order (the same order everywhere: no deadlock, and always
+    before the numbering row), and reads the remainders after, in a
+    statement of its own: under READ COMMITTED that statement sees what
+    the previous holder committed. Credit notes only give ceiling back, so
+    one committed meanwhile leaves the remainder read too low, never too high.
+    """
+    day = month.last_day
+    list(
+        TaxExemption.objects.select_for_update()
+        .approved()
+        .filter(
+            kind=TaxExemptionKind.LETTER_OF_INTENT,
+            company_id__gte=first_company_id,
+            company_id__lte=last_company_id,
+            valid_from__lte=day,
+        )
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def _invoice_drafts(
     *, period: Month, first_company_id: int, last_company_id: int, profiles: Mapping[int, TaxProfile]
 ) -> list[_DraftInvoice]:
-    """What the companies of a chunk with no invoice for the month owe: two queries, whatever their size."""
-    invoiced = Invoice.objects.filter(
-        kind=InvoiceKind.INVOICE, period_start=period.first_day, company_id=OuterRef("company_id")
+    """What the companies of a chunk with no invoice for the month owe: three queries, whatever their size."""
+    # The chunk's companies billed already, read first and left out by id:
+    # an anti-join on the month's invoices is planned from statistics that
+    # the run itself makes stale (thousands of invoices a minute), and
+    # degrades into a scan of every invoice of the month for every line.
+    invoiced = list(
+        Invoice.objects.filter(
+            kind=InvoiceKind.INVOICE,
+            period_start=period.first_day,
+            company_id__gte=first_company_id,
+            company_id__lte=last_company_id,
+        ).values_list("company_id", flat=True)
     )
     lines = (
         Line.objects.filter(
@@ -284,7 +421,7 @@ def _invoice_drafts(
         .filter(Q(ceased_on__isnull=True) | Q(ceased_on__gte=period.first_day))
         # A line ceased with no date: when it stopped is unknown, so no fee is invented.
         .exclude(status=LineStatus.CEASED, ceased_on__isnull=True)
-        .exclude(Exists(invoiced))
+        .exclude(company_id__in=invoiced)
         .order_by("company_id", "number", "pk")
         .values_list(
             "pk",
@@ -307,7 +444,7 @@ def _invoice_drafts(
             period_start__lte=period.first_day,
             billed_on_invoice__isnull=True,
         )
-        .exclude(Exists(invoiced))
+        .exclude(company_id__in=invoiced)
         .select_related("line")
         .order_by("company_id", "period_start", "pk")
     )
@@ -368,13 +505,19 @@ def _invoice_drafts(
 
 
 def _invoices_issue(
-    *, drafts: list[_DraftInvoice], run: BillingRun, period: Month, profiles: Mapping[int, TaxProfile]
+    *,
+    drafts: list[_DraftInvoice],
+    run: BillingRun,
+    period: Month,
+    profiles: Mapping[int, TaxProfile],
+    issued_on: date,
 ) -> int:
     """Number and write the drafts' invoices, in the caller's transaction; how many were made.
 
     The numbering row is locked until the caller commits, so the numbers of
     concurrent runs follow one another, and a run that fails gives its
     numbers back with its rollback: gapless (DPR 633/1972 art. 21 c. 2 lett. b).
+    A fixed number of statements whatever the number of invoices.
     """
     issuable = [(draft, draft.totals(profiles.get(draft.company_id, DEFAULT_PROFILE))) for draft in drafts]
     # An invoice is never negative: credits larger than the month's charges
@@ -382,8 +525,23 @@ def _invoices_issue(
     issuable = [(draft, totals) for draft, totals in issuable if totals.total > 0]
     if not issuable:
         return 0
-    issued_on = timezone.localdate()
+    # The method in force now, copied onto the invoice: a later change never
+    # rewrites an issued invoice (DOMAIN.md, "Payment method").
+    methods = payment_methods_for_invoices(company_ids=[draft.company_id for draft, _ in issuable])
     sequence = _sequence_lock(kind=InvoiceKind.INVOICE, year=issued_on.year)
+    # Numbers and dates go up together within a year (art. 21: the invoices
+    # of a year are numbered in the order they are issued).
+    last_issued_on = (
+        Invoice.objects.filter(
+            kind=InvoiceKind.INVOICE, year=issued_on.year, sequence_number=sequence.last_number
+        )
+        .values_list("issued_on", flat=True)
+        .first()
+    )
+    if last_issued_on is not None and last_issued_on > issued_on:
+        raise ValueError(
+            f"invoice {sequence.last_number} of {issued_on.year} is dated {last_issued_on}: after {issued_on}"
+        )
     # Under the numbering lock no other run can be writing this month's
     # invoices: whatever it made is committed and visible now.
     already = set(
@@ -396,9 +554,12 @@ def _invoices_issue(
     issuable = [(draft, totals) for draft, totals in issuable if draft.company_id not in already]
     if not issuable:
         return 0
+    due_on = issued_on + timedelta(days=PAYMENT_TERM_DAYS)
     invoices = []
     for offset, (draft, totals) in enumerate(issuable, start=1):
         sequence_number = sequence.last_number + offset
+        profile = profiles.get(draft.company_id, DEFAULT_PROFILE)
+        method, details = methods.get(draft.company_id, (PaymentMethodKind.BANK_TRANSFER, ""))
         invoices.append(
             Invoice(
                 company_id=draft.company_id,
@@ -409,7 +570,7 @@ def _invoices_issue(
                 issued_on=issued_on,
                 period_start=period.first_day,
                 period_end=period.last_day,
-                due_on=issued_on + timedelta(days=PAYMENT_TERM_DAYS),
+                due_on=due_on,
                 taxable=totals.taxable,
                 vat_rate=totals.vat_rate,
                 vat=totals.vat,
@@ -418,39 +579,90 @@ def _invoices_issue(
                 stamp_duty=totals.stamp_duty,
                 total=totals.total,
                 exemption_notes="\n".join(totals.notes),
-                split_payment=profiles.get(draft.company_id, DEFAULT_PROFILE).split_payment,
+                split_payment=profile.split_payment,
+                payment_method=method,
+                payment_details=details,
+                # The letter the invoice used, if it used any of it: a letter
+                # used up leaves the invoice wholly taxable and unlinked.
+                letter_of_intent_id=profile.letter_of_intent_id if totals.letter_of_intent_amount else None,
+                letter_of_intent_amount=totals.letter_of_intent_amount,
                 billing_run=run,
             )
         )
     Invoice.objects.bulk_create(invoices, batch_size=1000)
     sequence.last_number += len(invoices)
     sequence.save(update_fields=["last_number"])
-    InvoiceLine.objects.bulk_create(
+    _invoice_lines_write(
         [
-            InvoiceLine(
-                invoice=invoice,
-                position=position,
-                line_id=line.line_id,
-                kind=line.kind,
-                description=line.description[:300],
-                cost_centre=line.cost_centre,
-                days=line.days,
-                quantity=line.quantity.quantize(Decimal("0.0001")),
-                unit_amount=line.unit_amount,
-                amount=line.amount,
-                vat_applicable=line.vat_applicable,
+            (
+                invoice.pk,
+                position,
+                line.line_id,
+                line.kind,
+                line.description[:300],
+                line.cost_centre,
+                line.days,
+                line.quantity.quantize(QUANTITY),
+                line.unit_amount,
+                line.amount,
+                line.vat_applicable,
             )
             for invoice, (draft, _) in zip(invoices, issuable, strict=True)
             for position, line in enumerate(draft.lines, start=1)
-        ],
-        batch_size=2000,
+        ]
     )
-    for invoice, (draft, _) in zip(invoices, issuable, strict=True):
-        if draft.extra_charge_ids:
-            ExtraCharge.objects.filter(pk__in=draft.extra_charge_ids, billed_on_invoice__isnull=True).update(
-                billed_on_invoice=invoice
+    charge_ids = [pk for draft, _ in issuable for pk in draft.extra_charge_ids]
+    if charge_ids:
+        # One statement for the chunk: each charge goes on its company's invoice of the month.
+        ExtraCharge.objects.filter(pk__in=charge_ids, billed_on_invoice__isnull=True).update(
+            billed_on_invoice=Subquery(
+                Invoice.objects.filter(
+                    kind=InvoiceKind.INVOICE, period_start=period.first_day, company_id=OuterRef("company_id")
+                ).values("pk")[:1]
             )
+        )
     return len(invoices)
+
+
+QUANTITY = Decimal("0.0001")
+_INVOICE_LINE_COLUMNS = (
+    "invoice_id",
+    "position",
+    "line_id",
+    "kind",
+    "description",
+    "cost_centre",
+    "days",
+    "quantity",
+    "unit_amount",
+    "amount",
+    "vat_applicable",
+)
+
+
+def _invoice_lines_write(rows: list[tuple[object, ...]]) -> None:
+    """Insert invoice lines given as rows of _INVOICE_LINE_COLUMNS, in the caller's transaction.
+
+    On PostgreSQL one COPY: the run writes a few hundred thousand lines a
+    month, and building a model instance and preparing each field for
+    bulk_create cost several times the database's own work (benchmarks/
+    bench_billing.py). Elsewhere (the embedded SQLite of `make run`),
+    bulk_create.
+    """
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        columns = ", ".join(_INVOICE_LINE_COLUMNS)
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {InvoiceLine._meta.db_table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    InvoiceLine.objects.bulk_create(
+        [InvoiceLine(**dict(zip(_INVOICE_LINE_COLUMNS, row, strict=True))) for row in rows], batch_size=500
+    )
 
 
 def _sequence_lock(*, kind: str, year: int) -> InvoiceSequence:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from billing.invoice_expiry import invoices_expire
 from billing.services import billing_run_month
+from selfcare.celery import resumable_task
 
 
 def previous_month() -> tuple[int, int]:
@@ -15,20 +15,22 @@ def previous_month() -> tuple[int, int]:
     return (day.year - 1, 12) if day.month == 1 else (day.year, day.month - 1)
 
 
-@shared_task(
-    ignore_result=True,
-    # The database gone for a moment (failover, restart): the run resumes
-    # from its chunks, so trying again later is always safe.
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=60,
-    retry_backoff_max=1800,
-    retry_jitter=True,
-    max_retries=6,
-    acks_late=True,
-    reject_on_worker_lost=True,
-)
+# The database gone for a moment (failover, restart): the run resumes
+# from its chunks, so trying again later is always safe.
+@resumable_task()
 def billing_run(year: int | None = None, month: int | None = None) -> None:
     """Bill a month (by default the previous one, as beat schedules it); idempotent, resumable."""
     if year is None or month is None:
         year, month = previous_month()
     billing_run_month(year=year, month=month)
+
+
+# Chunks already committed stay expired; a retry takes the rest.
+@resumable_task()
+def expire_invoices() -> None:
+    """Mark the invoices due before today (Rome) as expired and tell their billing managers; idempotent."""
+    invoices_expire()
+
+
+# The tasks on the invoices' files live in their own module; imported here so that Celery registers them.
+from billing.tasks_documents import invoice_copies_sweep, invoice_copy_make, sdi_transmit_pending  # noqa: E402, F401

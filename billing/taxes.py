@@ -10,7 +10,8 @@ invoice says so, and nowhere else:
 What a company's approved exemptions change comes in as a `TaxProfile`;
 the default profile is the plain case (VAT 22%, concession fee and stamp
 duty due). Which profile applies to a month (the exemptions' validity,
-a letter of intent's ceiling used so far) is the caller's business.
+a letter of intent's ceiling used so far) is the caller's business; what
+part of an invoice a letter's remaining ceiling covers is decided here.
 """
 
 from __future__ import annotations
@@ -78,7 +79,13 @@ class TaxProfile:
     """What applies to one company's invoice for one month: its approved exemptions in force then.
 
     - `vat_exemption`: an exempt or non-taxable regime, or a letter of intent
-      (the caller passes it only while within its validity and ceiling);
+      (the caller passes it only while within its validity);
+    - `vat_exemption_ceiling_left`: for a letter of intent, what its ceiling
+      has left (the ceiling less what its invoices used, credit notes giving
+      back): the exemption covers the VAT-able amounts up to it and the rest
+      is taxable at `vat_rate`; None for a regime with no ceiling;
+    - `letter_of_intent_id`: the letter's row, for the caller to record on
+      the invoice (nothing here reads it);
     - `split_payment`: DPR 633/1972 art. 17-ter, public bodies: VAT is shown
       but paid by the customer straight to the Treasury, not to the operator;
     - `concession_fee_exempt`, `stamp_duty_exempt`: approved exemptions
@@ -87,6 +94,8 @@ class TaxProfile:
 
     vat_rate: Decimal = STANDARD_VAT_RATE
     vat_exemption: VatExemption | None = None
+    vat_exemption_ceiling_left: Decimal | None = None
+    letter_of_intent_id: int | None = None
     split_payment: bool = False
     concession_fee_exempt: bool = False
     stamp_duty_exempt: bool = False
@@ -96,6 +105,10 @@ class TaxProfile:
     def __post_init__(self) -> None:
         if self.split_payment and self.vat_exemption is not None:
             raise ValueError("split payment concerns VAT charged: it does not go with a VAT exemption")
+        if self.vat_exemption_ceiling_left is not None and (
+            self.vat_exemption is None or self.vat_exemption.treatment is not VatTreatment.NON_TAXABLE
+        ):
+            raise ValueError("only a letter of intent (non-taxable) has a ceiling")
 
 
 DEFAULT_PROFILE = TaxProfile()
@@ -171,6 +184,7 @@ class TaxItem:
     is_concession_fee: bool = False
 
     def treatment(self, profile: TaxProfile) -> VatTreatment:
+        """The item's treatment under a regime with no ceiling (a letter's ceiling is `invoice_totals`' business)."""
         if not self.vat_applicable:
             return VatTreatment.OUT_OF_SCOPE
         if profile.vat_exemption is not None:
@@ -192,6 +206,30 @@ class InvoiceTotals:
     # What the customer pays the operator: the total less VAT under split payment.
     amount_due: Decimal
     notes: tuple[str, ...] = field(default=())
+    # The VAT-able amount invoiced without VAT under a letter of intent's
+    # ceiling (Invoice.letter_of_intent_amount); zero with no ceiling.
+    letter_of_intent_amount: Decimal = ZERO
+
+
+def _it(amount: Decimal) -> str:
+    """An amount as an Italian invoice prints it: decimal comma."""
+    return f"{amount:.2f}".replace(".", ",")
+
+
+def letter_of_intent_share(*, vat_able: Decimal, ceiling_left: Decimal) -> Decimal:
+    """The part of an invoice's VAT-able amount (net of its credits) that a letter's remaining ceiling covers.
+
+    DPR 633/1972 art. 8 c. 1 lett. c and DL 746/1983 art. 1: a regular
+    exporter buys without VAT only up to the amount its letter of intent
+    declares. An invoice that would cross it is split: non-taxable up to
+    what the letter has left, taxable with VAT beyond (Agenzia delle
+    Entrate, risoluzione n. 120/E of 22 December 2016; invoicing without
+    VAT beyond the ceiling is sanctioned under D.Lgs. 471/1997 art. 7).
+    Nothing is covered by a used-up letter or when the VAT-able amounts net
+    to a credit (a credit does not give a letter back its ceiling: a credit
+    note on the invoice that used it does).
+    """
+    return max(ZERO, min(vat_able, ceiling_left))
 
 
 def invoice_totals(*, items: Iterable[TaxItem], profile: TaxProfile = DEFAULT_PROFILE) -> InvoiceTotals:
@@ -201,21 +239,39 @@ def invoice_totals(*, items: Iterable[TaxItem], profile: TaxProfile = DEFAULT_PR
     taxable total for each rate and rounded then, never summed from rounded
     line amounts. One rate is used today; a second would add a base.
 
+    A letter of intent with a ceiling (`profile.vat_exemption_ceiling_left`)
+    covers the VAT-able amounts up to what it has left
+    (`letter_of_intent_share`); the excess is taxable at the profile's rate,
+    so one invoice may carry both.
+
     Stamp duty: DPR 642/1972 tariff art. 13: €2.00 when the amounts not
     subject to VAT (exempt, non-taxable and out-of-scope, the concession fee
     included), debits and credits alike at their absolute value, add up to
     more than €77.47.
     """
     items = list(items)
+    for item in items:
+        if item.amount != to_cents(item.amount):
+            raise ValueError(f"invoice lines are rounded to the cent before the taxes: {item.amount}")
     taxable = ZERO
     untaxed = ZERO
     fee = ZERO
     without_vat_for_stamp_duty = ZERO
+    exemption = profile.vat_exemption
+    ceiling_left = profile.vat_exemption_ceiling_left
+    vat_able = sum((item.amount for item in items if item.vat_applicable), ZERO)
+    covered = (
+        ZERO
+        if exemption is None
+        else vat_able
+        if ceiling_left is None
+        else letter_of_intent_share(vat_able=vat_able, ceiling_left=ceiling_left)
+    )
+    # Under an exemption that covers only part of the VAT-able amounts, they
+    # are taken as one sum: `covered` goes without VAT, the rest is taxable.
+    split = exemption is not None and covered != vat_able
     for item in items:
-        if item.amount != to_cents(item.amount):
-            raise ValueError(f"invoice lines are rounded to the cent before the taxes: {item.amount}")
-        treatment = item.treatment(profile)
-        if treatment is VatTreatment.TAXABLE:
+        if item.vat_applicable and (exemption is None or split):
             taxable += item.amount
             continue
         without_vat_for_stamp_duty += abs(item.amount)
@@ -223,6 +279,10 @@ def invoice_totals(*, items: Iterable[TaxItem], profile: TaxProfile = DEFAULT_PR
             fee += item.amount
         else:
             untaxed += item.amount
+    if split:
+        taxable -= covered
+        untaxed += covered
+        without_vat_for_stamp_duty += covered
 
     vat = to_cents(taxable * profile.vat_rate / 100)
     stamp_duty = (
@@ -232,8 +292,13 @@ def invoice_totals(*, items: Iterable[TaxItem], profile: TaxProfile = DEFAULT_PR
     )
     total = taxable + vat + untaxed + fee + stamp_duty
     notes: list[str] = []
-    if profile.vat_exemption is not None:
-        notes.append(profile.vat_exemption.legal_reference)
+    if exemption is not None and (ceiling_left is None or covered != 0):
+        notes.append(exemption.legal_reference)
+    if split and covered != 0:
+        notes.append(
+            f"Non imponibile nei limiti del plafond residuo della lettera d'intento: euro {_it(covered)}; "
+            f"eccedenza di euro {_it(taxable)} assoggettata a IVA"
+        )
     if profile.split_payment:
         notes.append("Scissione dei pagamenti, art. 17-ter DPR 633/1972")
     notes.extend(profile.extra_notes)
@@ -241,7 +306,8 @@ def invoice_totals(*, items: Iterable[TaxItem], profile: TaxProfile = DEFAULT_PR
         notes.append("Imposta di bollo assolta in modo virtuale, art. 15 DPR 642/1972")
     return InvoiceTotals(
         taxable=taxable,
-        vat_rate=profile.vat_rate,
+        # Wholly exempt or non-taxable: rate 0; a letter's excess: the rate charged on it.
+        vat_rate=Decimal(0) if exemption is not None and not split else profile.vat_rate,
         vat=vat,
         untaxed=untaxed,
         concession_fee=fee,
@@ -249,4 +315,5 @@ def invoice_totals(*, items: Iterable[TaxItem], profile: TaxProfile = DEFAULT_PR
         total=total,
         amount_due=total - vat if profile.split_payment else total,
         notes=tuple(notes),
+        letter_of_intent_amount=covered if ceiling_left is not None else ZERO,
     )

@@ -44,6 +44,11 @@ def failure_message(reason: str) -> str:
         "card_declined": _("Your bank declined the card. Nothing has been charged: try another card."),
         "insufficient_funds": _("The card has insufficient funds. Nothing has been charged."),
         "cancelled": _("The payment was cancelled on the payment page. Nothing has been charged."),
+        # billing.invoice_payments.ALREADY_PAID: the one failure where money was taken.
+        "invoice_already_paid": _(
+            "This invoice had already been paid when this payment arrived: "
+            "the amount charged will be refunded to your card."
+        ),
     }
     return messages.get(reason, _("The payment did not go through. Nothing has been charged."))
 

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from billing.documents import invoice_documents_block
 from billing.forms_invoices import InvoiceFilterForm
 from billing.models import Invoice
 from billing.selectors_invoices import invoice_layout, invoice_years, invoices_filtered
@@ -43,5 +44,10 @@ class InvoiceDetailView(CompanyView):
         return render(
             request,
             "billing/invoices/detail.html",
-            {"invoice": invoice, "layout": invoice_layout(invoice=invoice)},
+            {
+                "invoice": invoice,
+                "layout": invoice_layout(invoice=invoice),
+                # The Documents block: the invoice's copies, one query.
+                "documents": invoice_documents_block(invoice=invoice),
+            },
         )

@@ -260,9 +260,48 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "billing.tasks.billing_run",
         "schedule": crontab(minute="0", hour="3", day_of_month="1"),
     },
+    # Invoices due yesterday or before and still unpaid, every day just after
+    # midnight Rome time: an invoice can be paid until its due date ends.
+    "invoices-expire-daily": {
+        "task": "billing.tasks.expire_invoices",
+        "schedule": crontab(minute="15", hour="0"),
+    },
+    # Electronic invoices still to send go to the SdI every hour, at minute 20
+    # (after the billing run of the 1st has had time to finish its first chunks).
+    "sdi-transmit-hourly": {
+        "task": "billing.tasks_documents.sdi_transmit_pending",
+        "schedule": crontab(minute="20"),
+    },
+    # Copies of invoices whose task was lost (broker down at the request) are queued again.
+    "invoice-copies-sweep": {
+        "task": "billing.tasks_documents.invoice_copies_sweep",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 # Companies per chunk of the billing run: a chunk is billed in one transaction.
 BILLING_CHUNK_SIZE = env.int("BILLING_CHUNK_SIZE", default=500)
+# The operator as seller on every invoice, its PDF and its FatturaPA
+# (CedentePrestatore); the defaults are the demo operator's, a deployment
+# sets its own. BANK_IBAN is where customers paying by transfer send money.
+INVOICE_SELLER: dict[str, str] = {
+    "name": env.str("SELLER_NAME", default="Rete Business S.p.A."),
+    "vat_number": env.str("SELLER_VAT_NUMBER", default="04567890126"),
+    "tax_code": env.str("SELLER_TAX_CODE", default="04567890126"),
+    "street": env.str("SELLER_STREET", default="Via dei Mille 12"),
+    "postcode": env.str("SELLER_POSTCODE", default="00185"),
+    "city": env.str("SELLER_CITY", default="Roma"),
+    "province": env.str("SELLER_PROVINCE", default="RM"),
+    "country": "IT",
+    # RF01: ordinary VAT regime (FatturaPA RegimeFiscale).
+    "tax_regime": env.str("SELLER_TAX_REGIME", default="RF01"),
+    "rea_office": env.str("SELLER_REA_OFFICE", default="RM"),
+    "rea_number": env.str("SELLER_REA_NUMBER", default="1234567"),
+    "bank_iban": env.str("SELLER_BANK_IBAN", default="IT76W0306909606100000123456"),
+    "email": env.str("SELLER_EMAIL", default="fatturazione@example.com"),
+}
+# Where the sandbox channel to the exchange (SdI) leaves the electronic invoices it "sends" (billing.sdi).
+SDI_OUTBOX = Path(env.str("SDI_OUTBOX", default=str(VAR_DIR / "sdi")))
 
 # ---------------------------------------------------------------------------
 # Authentication
@@ -332,6 +371,8 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     # PIN and PUK are secrets, never logged (auditlog's masking keeps half of a value).
     {"model": "selfcare.line", "exclude_fields": ["pin", "puk"]},
     {"model": "selfcare.apitoken", "exclude_fields": ["key_hash", "last_used_at"]},
+    # The IBAN and the provider's card token stay out of the log; the masked forms are in it.
+    {"model": "billing.paymentmethod", "exclude_fields": ["iban", "card_token"]},
 )
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
@@ -546,5 +587,10 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "InvoiceKindEnum": "billing.models.InvoiceKind",
         "InvoiceStatusEnum": "billing.models.InvoiceStatus",
         "InvoiceLineKindEnum": "billing.models.InvoiceLineKind",
+        "PaymentMethodKindEnum": "billing.models.PaymentMethodKind",
+        "InvoiceDocumentKindEnum": "billing.models.InvoiceDocumentKind",
+        "InvoiceDocumentStatusEnum": "billing.models.InvoiceDocumentStatus",
+        "SdiStateEnum": "billing.models.SdiState",
+        "PaymentStatusEnum": "billing.models.PaymentStatus",
     },
 }

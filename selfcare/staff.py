@@ -56,6 +56,13 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "billing.view_taxexemption",
         "billing.add_taxexemption",
         "billing.change_taxexemption",
+        # Credit notes are invoices of their own kind; a run started from the admin is a BillingRun.
+        "billing.add_invoice",
+        "billing.change_invoice",
+        "billing.add_billingrun",
+        "billing.view_paymentmethod",
+        "billing.view_invoicedocument",
+        "billing.add_invoicedocument",
         "auditlog.view_logentry",
     ),
     "Fraud and fair use": (

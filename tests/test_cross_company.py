@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
 from django.urls import include, path
 
-from billing.models import Invoice
+from billing.models import Invoice, InvoiceDocument, PaymentMethod
 from selfcare.models import ApiToken, Company, Line, Membership, Notification
 from selfcare.views.base import CompanyView
 from tests import tenancy_walk
@@ -62,6 +62,22 @@ def foreign_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
         stamp_duty=Decimal("0.00"),
         total=Decimal("25.11"),
     )
+    # Its holder is Bianchi's name, one of the foreign markers: a page or API
+    # answer that showed Bianchi's payment method to Rossi would be caught.
+    payment_method = PaymentMethod.objects.create(
+        company=cast.bianchi,
+        kind="sepa_direct_debit",
+        iban="IT60X0542811101000000123456",
+        iban_last4="3456",
+        account_holder=cast.bianchi.name,
+        holder_tax_id=cast.bianchi.vat_number,
+        mandate_reference="BIANCHI-0001",
+        mandate_signed_on=date(2026, 1, 15),
+    )
+    # A ready copy of Bianchi's invoice: its download, page and API, must be 404 to Rossi.
+    invoice_copy = InvoiceDocument.objects.create(
+        invoice=invoice, kind="duplicate", status="ready", file="invoices/bianchi-copy.pdf"
+    )
     return {
         Company: cast.bianchi,
         Membership: cast.bianchi_admin,
@@ -69,6 +85,8 @@ def foreign_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
         ApiToken: token,
         Notification: notification,
         Invoice: invoice,
+        InvoiceDocument: invoice_copy,
+        PaymentMethod: payment_method,
     }
 
 

@@ -11,6 +11,8 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
 from billing import api as billing_api
+from billing import api_invoice_payments as billing_api_invoice_payments
+from billing import api_payment_methods
 from selfcare.api import companies, credit, esim, line_services, lines
 from selfcare.api import help as help_api
 
@@ -28,6 +30,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", companies.MeView.as_view(), name="me"),
     path("memberships/", companies.MembershipListView.as_view(), name="membership-list"),
     path("company/", companies.CurrentCompanyView.as_view(), name="company"),
+    path("company/payment-method/", api_payment_methods.PaymentMethodView.as_view(), name="payment-method"),
     # Public, like the help pages (CONTRACTS.md, "HTTP").
     path("help/", help_api.HelpPageListView.as_view(), name="help-page-list"),
     path("help/<slug:slug>/", help_api.HelpPageDetailView.as_view(), name="help-page-detail"),
@@ -54,5 +57,21 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("lines/<int:pk>/credit/", credit.LineCreditView.as_view(), name="line-credit"),
     path("lines/<int:pk>/recharge/", credit.LineRechargeView.as_view(), name="line-recharge"),
     path("esim-activations/", esim.EsimActivationView.as_view(), name="esim-activation"),
+    path("invoices/<int:pk>/pay/", billing_api_invoice_payments.InvoicePayView.as_view(), name="invoice-pay"),
     *router.urls,
+]
+
+# The invoice's files: PDF, electronic invoice (FatturaPA XML) and copies (billing.api_documents).
+from billing import api_documents  # noqa: E402  (kept with its routes, appended after the others)
+
+urlpatterns += [
+    path("invoices/<int:pk>/pdf/", api_documents.InvoicePdfAPIView.as_view(), name="invoice-pdf"),
+    path("invoices/<int:pk>/xml/", api_documents.InvoiceXmlAPIView.as_view(), name="invoice-xml"),
+    path("invoices/<int:pk>/copies/", api_documents.InvoiceCopiesAPIView.as_view(), name="invoice-copies"),
+    # One id, the copy's: it names its invoice.
+    path(
+        "invoices/copies/<int:pk>/pdf/",
+        api_documents.InvoiceCopyPdfAPIView.as_view(),
+        name="invoice-copy-pdf",
+    ),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
 from typing import Any
@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import (
@@ -23,6 +24,8 @@ from billing.models import (
     ExtraChargeKind,
     Invoice,
     InvoiceLineKind,
+    PaymentMethod,
+    PaymentMethodKind,
 )
 from billing.services import billing_run_month
 from billing.tasks import billing_run
@@ -447,3 +450,153 @@ def test_the_task_bills_the_previous_month_by_default(monkeypatch: pytest.Monkey
     billing_run.apply()
 
     assert calls == [(2026, 12)]
+
+
+def sepa_method(
+    company: Company, *, iban: str = "IT60X0542811101000000123456", mandate: str = "MND-1"
+) -> PaymentMethod:
+    return PaymentMethod.objects.create(
+        company=company,
+        kind=PaymentMethodKind.SEPA_DIRECT_DEBIT,
+        iban=iban,
+        iban_last4=iban[-4:],
+        account_holder=company.name,
+        holder_tax_id=company.tax_code,
+        mandate_reference=mandate,
+        mandate_signed_on=date(2026, 1, 15),
+    )
+
+
+@pytest.mark.django_db
+class TestPaymentMethodOnInvoices:
+    def test_an_invoice_carries_the_companys_current_method_masked(self) -> None:
+        company = company_with_lines(1)
+        sepa_method(company)
+
+        billing_run_month(year=YEAR, month=MONTH)
+
+        invoice = the_invoice_of(company)
+        assert invoice.payment_method == PaymentMethodKind.SEPA_DIRECT_DEBIT
+        assert invoice.payment_details == "IBAN IT** **** **** 3456, mandato SEPA MND-1 del 15/01/2026"
+        assert "0542811101" not in invoice.payment_details
+
+    def test_a_company_with_no_method_pays_by_bank_transfer(self) -> None:
+        company = company_with_lines(1)
+
+        billing_run_month(year=YEAR, month=MONTH)
+
+        invoice = the_invoice_of(company)
+        assert (invoice.payment_method, invoice.payment_details) == (PaymentMethodKind.BANK_TRANSFER, "")
+
+    def test_a_change_after_an_invoice_leaves_it_unchanged_and_goes_on_the_next(self) -> None:
+        company = company_with_lines(1)
+        first = sepa_method(company)
+        billing_run_month(year=YEAR, month=MONTH)
+        PaymentMethod.objects.filter(pk=first.pk).update(superseded_at=timezone.now())
+        PaymentMethod.objects.create(
+            company=company,
+            kind=PaymentMethodKind.CARD,
+            card_token="tok_demo",
+            card_brand="Visa",
+            card_last4="4242",
+            card_expiry_month=12,
+            card_expiry_year=2030,
+        )
+
+        billing_run_month(year=YEAR, month=MONTH + 1)
+
+        october, november = company.invoices.order_by("period_start")
+        assert (october.payment_method, october.payment_details) == (
+            PaymentMethodKind.SEPA_DIRECT_DEBIT,
+            "IBAN IT** **** **** 3456, mandato SEPA MND-1 del 15/01/2026",
+        )
+        assert (november.payment_method, november.payment_details) == (
+            PaymentMethodKind.CARD,
+            "Visa **** 4242",
+        )
+
+
+@pytest.mark.django_db
+class TestIssueDate:
+    def test_a_past_month_is_issued_on_the_date_given_and_due_thirty_days_later(self) -> None:
+        company = company_with_lines(1)
+
+        billing_run_month(year=YEAR, month=MONTH, issued_on=date(2026, 11, 1))
+
+        invoice = the_invoice_of(company)
+        assert (invoice.issued_on, invoice.due_on, invoice.number) == (
+            date(2026, 11, 1),
+            date(2026, 12, 1),
+            "2026/000001",
+        )
+
+    def test_by_default_an_invoice_is_issued_today_in_rome(self) -> None:
+        company = company_with_lines(1)
+
+        billing_run_month(year=YEAR, month=MONTH)
+
+        invoice = the_invoice_of(company)
+        assert invoice.issued_on == timezone.localdate()
+        assert invoice.due_on == timezone.localdate() + timedelta(days=30)
+
+    def test_numbering_follows_the_year_of_issue(self) -> None:
+        company = company_with_lines(1)
+
+        billing_run_month(year=2026, month=11, issued_on=date(2026, 12, 1))
+        billing_run_month(year=2026, month=12, issued_on=date(2027, 1, 1))
+        billing_run_month(year=2027, month=1, issued_on=date(2027, 2, 1))
+
+        assert list(company.invoices.order_by("period_start").values_list("number", "year")) == [
+            ("2026/000001", 2026),
+            ("2027/000001", 2027),
+            ("2027/000002", 2027),
+        ]
+
+    def test_an_issue_date_before_the_last_invoice_of_its_year_is_refused_and_nothing_is_written(
+        self,
+    ) -> None:
+        company_with_lines(1)
+        billing_run_month(year=2026, month=10, issued_on=date(2026, 11, 20))
+        company_with_lines(1)
+
+        with pytest.raises(ValueError, match="dated"):
+            billing_run_month(year=2026, month=11, issued_on=date(2026, 11, 19))
+
+        assert Invoice.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_run_makes_the_same_number_of_queries_whatever_the_number_of_invoices_and_charges() -> None:
+    def queries_of_run(month: int) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            billing_run_month(year=YEAR, month=month)
+        return len(queries)
+
+    def with_charge(company: Company, month: int) -> None:
+        ExtraCharge.objects.create(
+            company=company,
+            period_start=date(YEAR, month, 1),
+            kind=ExtraChargeKind.CHARGE,
+            description="Replacement SIM",
+            amount=D("5.00"),
+        )
+
+    companies = [company_with_lines(1)]
+    sepa_method(companies[0])
+    with_charge(companies[0], 9)
+    few = queries_of_run(9)
+    companies += [company_with_lines(2) for _ in range(5)]
+    for number, company in enumerate(companies):
+        with_charge(company, 10)
+        if number:
+            sepa_method(company, mandate=f"MND-{number}")
+    many = queries_of_run(10)
+
+    assert many == few
+    assert ExtraCharge.objects.filter(billed_on_invoice__isnull=True).count() == 0
+    assert all(
+        charge.billed_on_invoice is not None
+        and charge.billed_on_invoice.company_id == charge.company_id
+        and charge.billed_on_invoice.period_start == charge.period_start
+        for charge in ExtraCharge.objects.select_related("billed_on_invoice")
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -12,12 +13,13 @@ from auditlog.models import LogEntry
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Sum
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceLineKind, TaxExemption, TaxExemptionKind
+from billing.models import Invoice, InvoiceKind, InvoiceLineKind, TaxExemption, TaxExemptionKind
 from billing.selectors import tax_profile_for
 from billing.services import billing_run_month, tax_exemption_approve
 from billing.taxes import DEFAULT_PROFILE, Month
@@ -47,6 +49,7 @@ def exemption(
     valid_from: date = date(2026, 1, 1),
     valid_until: date | None = None,
     approved: bool = True,
+    ceiling: str = "50000.00",
 ) -> TaxExemption:
     letter = kind == TaxExemptionKind.LETTER_OF_INTENT
     row = TaxExemption(
@@ -54,7 +57,7 @@ def exemption(
         kind=kind,
         legal_reference=LEGAL[kind],
         protocol_number="24010312345678-000001" if letter else "",
-        ceiling=D("50000.00") if letter else None,
+        ceiling=D(ceiling) if letter else None,
         valid_from=valid_from,
         valid_until=valid_until,
     )
@@ -423,3 +426,160 @@ def test_an_approved_exemption_opens_in_the_admin_with_its_approval_read_only(bi
 
     assert response.status_code == 200
     assert "approved_at" not in response.context["adminform"].form.fields
+
+
+# ---------------------------------------------------------------------------
+# A letter of intent's ceiling (DPR 633/1972 art. 8 c. 1 lett. c)
+# ---------------------------------------------------------------------------
+SEPTEMBER_1 = date(2026, 9, 1)
+
+
+def letter_company(ceiling: str) -> tuple[Company, TaxExemption]:
+    """Seven postpaid mobile lines at €10.00 (€70.00 VAT-able a month) under a letter with that ceiling."""
+    company = company_with_lines(7)
+    return company, exemption(company, TaxExemptionKind.LETTER_OF_INTENT, ceiling=ceiling)
+
+
+def credit_note_under(letter: TaxExemption, *, amount: str) -> Invoice:
+    """A credit note giving `amount` of the letter's ceiling back, as the credit notes feature records one."""
+    return Invoice.objects.create(
+        company=letter.company,
+        kind=InvoiceKind.CREDIT_NOTE,
+        year=2026,
+        sequence_number=1,
+        number="NC 2026/000001",
+        issued_on=date(2026, 10, 5),
+        period_start=SEPTEMBER_1,
+        period_end=date(2026, 9, 30),
+        due_on=date(2026, 10, 5),
+        taxable=D("0"),
+        vat_rate=D("0"),
+        vat=D("0"),
+        untaxed=-D(amount),
+        concession_fee=D("0"),
+        stamp_duty=D("0"),
+        total=-D(amount),
+        letter_of_intent=letter,
+        letter_of_intent_amount=-D(amount),
+    )
+
+
+@pytest.mark.django_db
+class TestLetterOfIntentCeiling:
+    def test_within_the_ceiling_the_invoice_is_non_taxable_and_records_the_amount_under_the_letter(
+        self,
+    ) -> None:
+        company, letter = letter_company("1000.00")
+
+        billing_run_month(year=YEAR, month=MONTH)
+
+        invoice = the_invoice_of(company)
+        assert amounts_of(invoice) == WITHOUT_VAT
+        assert (invoice.letter_of_intent, invoice.letter_of_intent_amount) == (letter, D("70.00"))
+        assert "lettera d'intento prot. n. 24010312345678-000001" in invoice.exemption_notes
+
+    def test_an_invoice_crossing_the_ceiling_is_non_taxable_up_to_what_is_left_and_taxable_beyond(
+        self,
+    ) -> None:
+        company, letter = letter_company("50.00")
+
+        billing_run_month(year=YEAR, month=MONTH)
+
+        invoice = the_invoice_of(company)
+        # 50.00 non-taxable, 20.00 taxable with 4.40 of VAT; 50.00 + 90.37
+        # without VAT is over €77.47: stamp duty.
+        assert amounts_of(invoice) == (
+            D("20.00"),
+            D("22"),
+            D("4.40"),
+            D("50.00"),
+            D("90.37"),
+            D("2.00"),
+            D("166.77"),
+            D("166.77"),
+        )
+        assert (invoice.letter_of_intent, invoice.letter_of_intent_amount) == (letter, D("50.00"))
+        assert "lettera d'intento" in invoice.exemption_notes
+        assert "eccedenza di euro 20,00 assoggettata a IVA" in invoice.exemption_notes
+
+    def test_once_the_ceiling_is_used_up_invoices_are_wholly_taxable(self) -> None:
+        company, _letter = letter_company("50.00")
+
+        billing_run_month(year=2026, month=9)
+        billing_run_month(year=YEAR, month=MONTH)
+
+        september = Invoice.objects.get(company=company, period_start=SEPTEMBER_1)
+        october = the_invoice_of(company)
+        assert september.letter_of_intent_amount == D("50.00")
+        assert amounts_of(october) == PLAIN
+        assert (october.letter_of_intent, october.letter_of_intent_amount) == (None, D("0"))
+        assert "lettera d'intento" not in october.exemption_notes
+
+    def test_each_invoice_spends_what_the_previous_ones_left(self) -> None:
+        company, _letter = letter_company("100.00")
+
+        billing_run_month(year=2026, month=9)
+        billing_run_month(year=YEAR, month=MONTH)
+
+        october = the_invoice_of(company)
+        assert (october.untaxed, october.taxable, october.letter_of_intent_amount) == (
+            D("30.00"),
+            D("40.00"),
+            D("30.00"),
+        )
+
+    def test_a_credit_note_under_the_letter_gives_its_amount_back_to_the_ceiling(self) -> None:
+        company, letter = letter_company("50.00")
+        billing_run_month(year=2026, month=9)
+        credit_note_under(letter, amount="30.00")
+
+        billing_run_month(year=YEAR, month=MONTH)
+
+        october = the_invoice_of(company)
+        assert (october.untaxed, october.taxable, october.vat, october.letter_of_intent_amount) == (
+            D("30.00"),
+            D("40.00"),
+            D("8.80"),
+            D("30.00"),
+        )
+        assert Invoice.objects.filter(letter_of_intent=letter).aggregate(
+            used=Sum("letter_of_intent_amount")
+        ) == {"used": D("50.00")}
+
+    def test_a_letter_not_in_force_for_the_month_is_not_spent(self) -> None:
+        company = company_with_lines(7)
+        exemption(
+            company, TaxExemptionKind.LETTER_OF_INTENT, ceiling="1000.00", valid_until=date(2026, 10, 30)
+        )
+
+        billing_run_month(year=YEAR, month=MONTH)
+
+        invoice = the_invoice_of(company)
+        assert amounts_of(invoice) == PLAIN
+        assert (invoice.letter_of_intent, invoice.letter_of_intent_amount) == (None, D("0"))
+
+
+def test_two_months_billed_at_once_never_spend_the_same_remainder_twice(transactional_db: None) -> None:
+    company, _letter = letter_company("100.00")
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def bill(month: int) -> None:
+        try:
+            start.wait()
+            billing_run_month(year=2026, month=month)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=bill, args=(month,)) for month in (9, 10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    spent = sorted(Invoice.objects.filter(company=company).values_list("letter_of_intent_amount", flat=True))
+    # Whichever month went first took 70.00; the other what was left.
+    assert spent == [D("30.00"), D("70.00")]

@@ -191,7 +191,7 @@ class TestOneInvoice:
         )
 
 
-PINNED_DETAIL_QUERIES = 10
+PINNED_DETAIL_QUERIES = 12
 
 
 class TestTheInvoiceApi:

@@ -16,6 +16,7 @@ from billing.taxes import (
     concession_fee,
     days_active,
     invoice_totals,
+    letter_of_intent_share,
     line_fee,
 )
 
@@ -178,3 +179,91 @@ def test_a_vat_exemption_needs_its_legal_reference() -> None:
 def test_months_know_their_last_day() -> None:
     assert Month.of(2028, 2).last_day == date(2028, 2, 29)
     assert Month.of(2026, 12).last_day == date(2026, 12, 31)
+
+
+LETTER = VatExemption(
+    treatment=VatTreatment.NON_TAXABLE,
+    legal_reference="Non imponibile art. 8 c.1 lett. c DPR 633/1972, lettera d'intento prot. n. P-1",
+)
+
+
+def under_letter(left: str) -> TaxProfile:
+    return TaxProfile(vat_exemption=LETTER, vat_exemption_ceiling_left=D(left), letter_of_intent_id=1)
+
+
+def test_a_letter_with_enough_ceiling_left_makes_every_vat_able_amount_non_taxable() -> None:
+    totals = invoice_totals(items=mobile_lines(7), profile=under_letter("70.00"))
+
+    assert (totals.taxable, totals.vat_rate, totals.vat, totals.untaxed) == (
+        D("0"),
+        D("0"),
+        D("0"),
+        D("70.00"),
+    )
+    assert totals.letter_of_intent_amount == D("70.00")
+    assert totals.notes[0] == LETTER.legal_reference
+
+
+def test_an_invoice_over_what_the_letter_has_left_is_split_at_the_remainder() -> None:
+    totals = invoice_totals(items=mobile_lines(7), profile=under_letter("45.55"))
+
+    assert (totals.untaxed, totals.taxable, totals.vat_rate) == (D("45.55"), D("24.45"), D("22"))
+    # VAT on the taxable part only: 24.45 x 22% = 5.379 → 5.38
+    assert totals.vat == D("5.38")
+    assert totals.letter_of_intent_amount == D("45.55")
+    assert totals.total == D("45.55") + D("24.45") + D("5.38") + D("90.37") + D("2.00")
+    assert "eccedenza di euro 24,45 assoggettata a IVA" in "\n".join(totals.notes)
+
+
+def test_a_used_up_letter_leaves_the_invoice_wholly_taxable_and_unquoted() -> None:
+    for left in ("0.00", "-5.00"):
+        totals = invoice_totals(items=mobile_lines(7), profile=under_letter(left))
+
+        assert (totals.taxable, totals.vat_rate, totals.vat, totals.untaxed) == (
+            D("70.00"),
+            D("22"),
+            D("15.40"),
+            D("0"),
+        )
+        assert totals.letter_of_intent_amount == D("0")
+        assert not any("lettera d'intento" in note for note in totals.notes)
+
+
+def test_the_part_under_the_letter_counts_towards_stamp_duty_and_the_taxable_excess_does_not() -> None:
+    # 70.00 non-taxable + 10.00 taxable; 70.00 alone is not over €77.47.
+    items = [TaxItem(amount=D("80.00"), vat_applicable=True)]
+
+    assert invoice_totals(items=items, profile=under_letter("70.00")).stamp_duty == D("0")
+    assert invoice_totals(items=items, profile=under_letter("77.48")).stamp_duty == D("2.00")
+
+
+def test_credits_on_the_invoice_are_netted_before_the_ceiling_is_applied() -> None:
+    items = [
+        TaxItem(amount=D("100.00"), vat_applicable=True),
+        TaxItem(amount=D("-30.00"), vat_applicable=True),
+    ]
+
+    totals = invoice_totals(items=items, profile=under_letter("50.00"))
+
+    assert (totals.untaxed, totals.taxable, totals.letter_of_intent_amount) == (
+        D("50.00"),
+        D("20.00"),
+        D("50.00"),
+    )
+
+
+def test_letter_of_intent_share_is_what_is_left_or_the_amount_whichever_is_smaller_never_negative() -> None:
+    assert letter_of_intent_share(vat_able=D("70.00"), ceiling_left=D("100.00")) == D("70.00")
+    assert letter_of_intent_share(vat_able=D("70.00"), ceiling_left=D("20.00")) == D("20.00")
+    assert letter_of_intent_share(vat_able=D("70.00"), ceiling_left=D("-1.00")) == D("0")
+    assert letter_of_intent_share(vat_able=D("-10.00"), ceiling_left=D("20.00")) == D("0")
+
+
+def test_only_a_non_taxable_letter_has_a_ceiling() -> None:
+    with pytest.raises(ValueError, match="ceiling"):
+        TaxProfile(vat_exemption_ceiling_left=D("10"))
+    with pytest.raises(ValueError, match="ceiling"):
+        TaxProfile(
+            vat_exemption=VatExemption(treatment=VatTreatment.EXEMPT, legal_reference="Esente art. 10"),
+            vat_exemption_ceiling_left=D("10"),
+        )

@@ -19,7 +19,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
-from billing.models import Invoice
+from billing.models import Invoice, InvoiceDocument
 from selfcare import permissions
 from selfcare.api.base import TenantAPIMixin
 from selfcare.api.lines import LineSerializer
@@ -72,6 +72,13 @@ def bianchi_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
         Membership: cast.bianchi_admin,
         ApiToken: bianchi_token,
         Invoice: make_invoice(cast.bianchi),
+        # A copy of a Bianchi invoice (billing.api_documents): its file is 404 to Rossi.
+        InvoiceDocument: InvoiceDocument.objects.create(
+            invoice=make_invoice(cast.bianchi, month=2),
+            kind="duplicate",
+            status="ready",
+            file="invoices/b.pdf",
+        ),
     }
 
 

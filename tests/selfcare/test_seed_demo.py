@@ -9,6 +9,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,9 @@ def test_seed_demo_twice_adds_nothing(django_assert_max_num_queries: Any) -> Non
     before = row_counts()
     stamps = {model: dict(model.objects.values_list("pk", "updated_at")) for model in (Company, Line)}
 
-    # A handful of queries per company (27 today), not one per line or user (83 rows).
-    with django_assert_max_num_queries(40):
+    # A handful of queries per company (41 today, one of them the billed
+    # months of billing.demo), not one per line or user (83 rows).
+    with django_assert_max_num_queries(45):
         second = seed()
 
     assert row_counts() == before
@@ -277,3 +279,51 @@ def test_seed_demo_runs_twice_on_the_embedded_sqlite_database_of_make_run(tmp_pa
     assert [step.returncode for step in steps] == [0, 0, 0], [step.stderr for step in steps]
     assert "Demo data: 0 records added, 0 updated" in steps[2].stdout
     assert "marta.ferretti@ferretti.example" in steps[2].stdout
+
+
+def test_seed_demo_bills_the_last_twelve_months_of_every_demo_company_once() -> None:
+    from django.utils import timezone
+    from schwifty import IBAN
+
+    from billing.demo import demo_billing_months
+    from billing.models import BillingRun, Invoice, InvoiceStatus, PaymentMethod, PaymentMethodKind
+
+    seed()
+    invoices_before = list(Invoice.objects.order_by("pk").values("pk", "status", "number"))
+    seed()
+
+    assert list(Invoice.objects.order_by("pk").values("pk", "status", "number")) == invoices_before
+    months = demo_billing_months(today=timezone.localdate())
+    assert BillingRun.objects.count() == 12
+    companies = list(Company.objects.all())
+    for company in companies:
+        invoices = list(company.invoices.order_by("period_start"))
+        assert [invoice.period_start for invoice in invoices] == months, company
+        # Issued on the first of the following month, numbers going up with the dates.
+        assert all(invoice.issued_on == (invoice.period_end + timedelta(days=1)) for invoice in invoices)
+        assert invoices[-1].status == InvoiceStatus.ISSUED
+        assert {invoice.status for invoice in invoices[:-2]} == {InvoiceStatus.PAID}
+    statuses = [invoice.status for invoice in Invoice.objects.all()]
+    assert statuses.count(InvoiceStatus.EXPIRED) == 1
+    expired = Invoice.objects.get(status=InvoiceStatus.EXPIRED)
+    assert expired.due_on < timezone.localdate()
+    sepa = PaymentMethod.objects.get(kind=PaymentMethodKind.SEPA_DIRECT_DEBIT)
+    assert IBAN(sepa.iban).country_code == "IT"
+    assert set(sepa.company.invoices.values_list("payment_method", flat=True)) == {
+        PaymentMethodKind.SEPA_DIRECT_DEBIT
+    }
+    numbers = list(Invoice.objects.order_by("issued_on", "company_id").values_list("year", "sequence_number"))
+    assert numbers == sorted(numbers)
+
+
+def test_the_electronic_invoice_of_every_demo_invoice_has_the_invoices_amounts() -> None:
+    from billing.fatturapa import fatturapa_xml
+    from billing.models import Invoice
+    from tests.billing.test_fatturapa import assert_xml_matches
+
+    seed()
+    invoices = list(Invoice.objects.select_related("company"))
+
+    assert invoices
+    for invoice in invoices:
+        assert_xml_matches(invoice, fatturapa_xml(invoice=invoice))

@@ -1,4 +1,4 @@
-"""Models of the billing app: payments through the payment provider, invoices and the billing run."""
+"""Payments, invoices and their documents, payment methods, tax exemptions and the billing run."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from selfcare import permissions
+from selfcare.fields import EncryptedTextField
 from selfcare.models import Company, Line, Membership
 from selfcare.tenancy import TenantQuerySet
 
@@ -56,6 +57,14 @@ class Payment(models.Model):
     line = models.ForeignKey(
         Line, on_delete=models.PROTECT, null=True, blank=True, related_name="payments", verbose_name=_("line")
     )
+    invoice = models.ForeignKey(
+        "Invoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        verbose_name=_("invoice"),
+    )
     amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
     status = models.CharField(
@@ -83,6 +92,14 @@ class Payment(models.Model):
         verbose_name_plural = _("payments")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["company", "-created_at"], name="payment_company_recent")]
+        constraints = [
+            # However many payments were started for an invoice, one is paid.
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(status="paid", invoice__isnull=False),
+                name="payment_invoice_paid_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} {self.amount} {self.currency} ({self.status})"
@@ -233,9 +250,34 @@ class Invoice(models.Model):
         choices=PaymentMethodKind.choices,
         default=PaymentMethodKind.BANK_TRANSFER,
     )
+    # The method as it stood at issue, masked (e.g. the IBAN's last four
+    # digits and the mandate): printed on the PDF and in the FatturaPA, and
+    # unchanged when the company later changes its method.
+    payment_details = models.CharField(_("payment details"), max_length=300, blank=True)
+    # The letter of intent the invoice used, and the amount it invoiced
+    # without VAT under it: their sum over a letter's invoices (credit notes
+    # negative) is what the letter's ceiling has left.
+    letter_of_intent = models.ForeignKey(
+        "TaxExemption",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+        verbose_name=_("letter of intent"),
+    )
+    letter_of_intent_amount = models.DecimalField(
+        _("amount under the letter of intent"), max_digits=12, decimal_places=2, default=0
+    )
+    reason = models.CharField(
+        _("reason"), max_length=300, blank=True, help_text=_("Credit notes: why the invoice is corrected.")
+    )
     sdi_state = models.CharField(
         _("electronic invoice state"), max_length=14, choices=SdiState.choices, default=SdiState.TO_SEND
     )
+    sdi_identifier = models.CharField(
+        _("exchange identifier"), max_length=40, blank=True, help_text=_("The SdI's id of the file sent.")
+    )
+    sdi_updated_at = models.DateTimeField(_("electronic invoice state changed at"), null=True, blank=True)
     billing_run = models.ForeignKey(
         "BillingRun",
         on_delete=models.SET_NULL,
@@ -584,3 +626,160 @@ class TaxExemption(models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+
+# ---------------------------------------------------------------------------
+# Payment methods (DOMAIN.md, "Payment method")
+# ---------------------------------------------------------------------------
+
+
+class PaymentMethodQuerySet(TenantQuerySet["PaymentMethod"]):
+    def visible_to(self, membership: Membership) -> PaymentMethodQuerySet:
+        """The company's payment methods, for those who handle billing; nobody else's."""
+        if not permissions.can_manage_billing(membership):
+            return self.none()
+        return self.filter(company_id=membership.company_id)
+
+    def current(self) -> PaymentMethodQuerySet:
+        return self.filter(superseded_at__isnull=True)
+
+
+class PaymentMethod(models.Model):
+    """How a company pays its invoices; a change is a new row and supersedes the current one.
+
+    The billing run copies the current method onto each invoice it issues,
+    so a change takes effect from the next invoice and never rewrites an
+    issued one. A card is only the provider's token and what identifies it
+    to a person (brand, last four digits, expiry): never its number. The
+    IBAN is personal data, kept encrypted and shown masked.
+    """
+
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="payment_methods", verbose_name=_("company")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=PaymentMethodKind.choices)
+    # SEPA direct debit
+    iban = EncryptedTextField(_("IBAN"), blank=True)
+    iban_last4 = models.CharField(_("IBAN's last four characters"), max_length=4, blank=True)
+    account_holder = models.CharField(_("account holder"), max_length=140, blank=True)
+    holder_tax_id = models.CharField(_("holder's tax code or VAT number"), max_length=16, blank=True)
+    mandate_reference = models.CharField(_("mandate reference"), max_length=35, blank=True)
+    mandate_signed_on = models.DateField(_("mandate signed on"), null=True, blank=True)
+    # Card, through the payment provider
+    card_token = models.CharField(_("provider's card token"), max_length=100, blank=True)
+    card_brand = models.CharField(_("card brand"), max_length=20, blank=True)
+    card_last4 = models.CharField(_("card's last four digits"), max_length=4, blank=True)
+    card_expiry_month = models.PositiveSmallIntegerField(_("card expiry month"), null=True, blank=True)
+    card_expiry_year = models.PositiveSmallIntegerField(_("card expiry year"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+    created_at = models.DateTimeField(_("set at"), auto_now_add=True)
+    superseded_at = models.DateTimeField(_("replaced at"), null=True, blank=True)
+
+    objects = PaymentMethodQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+        ordering = ["company", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company"],
+                condition=Q(superseded_at__isnull=True),
+                name="payment_method_one_current_per_company",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.company_id})"
+
+    @property
+    def masked_iban(self) -> str:
+        """The IBAN as people may see it: country and last four characters only."""
+        if not self.iban_last4:
+            return ""
+        return f"{self.iban[:2] if self.iban else ''}** **** **** {self.iban_last4}".strip()
+
+
+# ---------------------------------------------------------------------------
+# Invoice documents: PDF, FatturaPA XML and duplicates, in private storage
+# ---------------------------------------------------------------------------
+
+
+class InvoiceDocumentKind(models.TextChoices):
+    PDF = "pdf", _("PDF")
+    XML = "xml", _("Electronic invoice (FatturaPA XML)")
+    DUPLICATE = "duplicate", _("Copy (duplicate PDF)")
+
+
+class InvoiceDocumentStatus(models.TextChoices):
+    PENDING = "pending", _("Being prepared")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class InvoiceDocumentQuerySet(TenantQuerySet["InvoiceDocument"]):
+    def visible_to(self, membership: Membership) -> InvoiceDocumentQuerySet:
+        """The documents of the company's invoices, for those who handle billing; nobody else's."""
+        if not permissions.can_manage_billing(membership):
+            return self.none()
+        return self.filter(invoice__company_id=membership.company_id)
+
+
+class InvoiceDocument(models.Model):
+    """A file of an invoice in private storage, made when first asked for, streamed after a permission check.
+
+    The PDF and the XML are made once per invoice (an issued invoice never
+    changes, so neither do they); a duplicate is made in the background on
+    request, and a second request while one is being prepared joins it.
+    """
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="documents", verbose_name=_("invoice")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=InvoiceDocumentKind.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=InvoiceDocumentStatus.choices,
+        default=InvoiceDocumentStatus.PENDING,
+    )
+    file = models.FileField(_("file"), upload_to="invoices/%Y/%m/", blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
+
+    objects = InvoiceDocumentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice document")
+        verbose_name_plural = _("invoice documents")
+        ordering = ["invoice", "kind", "-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice", "kind"],
+                condition=Q(kind__in=["pdf", "xml"]),
+                name="invoice_document_one_original_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(kind="duplicate", status="pending"),
+                name="invoice_document_one_pending_duplicate",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.invoice_id} ({self.status})"

@@ -1,0 +1,222 @@
+"""Traffic records from the network feed, their record ids and their daily per-line totals.
+
+On PostgreSQL `billing_trafficrecord` is partitioned by `day` (declarative
+range partitioning, one partition per Rome day, created by the importer as
+needed, no default partition): the 90-day report reads a few partitions and
+retention drops whole ones. Django sees it as a model with `id` as its
+primary key; the table's real key is (id, day), because PostgreSQL wants the
+partition key in every unique constraint. That is also why a record's
+`record_id` is made unique in a table of its own, `TrafficRecordId`, which
+the purge leaves alone, so a record replayed after it is still a duplicate.
+On SQLite (the embedded mode) the same tables are plain ones.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from selfcare import permissions
+from selfcare.models import Company, Line, Membership
+from selfcare.tenancy import TenantQuerySet
+
+
+class TrafficDirection(models.TextChoices):
+    OUT = "out", _("Outgoing")
+    IN = "in", _("Incoming")
+
+
+class TrafficService(models.TextChoices):
+    VOICE = "voice", _("Calls")
+    SMS = "sms", _("SMS")
+    MMS = "mms", _("MMS")
+    DATA = "data", _("Data")
+
+
+class OtherNetwork(models.TextChoices):
+    MOBILE = "mobile", _("Mobile")
+    FIXED = "fixed", _("Fixed")
+    INTERNATIONAL = "international", _("International")
+    SPECIAL = "special", _("Special numbers")
+
+
+# `other_operator` of traffic within the operator's own network (CONTRACTS.md).
+OWN_OPERATOR = "own"
+
+
+_R = TypeVar("_R", bound=models.Model)
+
+
+class TrafficQuerySet(TenantQuerySet[_R], Generic[_R]):
+    """Traffic of the company as it was when it happened; a line user's of assigned lines only."""
+
+    def visible_to(self, membership: Membership) -> TrafficQuerySet[_R]:
+        mine = self.filter(company_id=membership.company_id)
+        if permissions.can_see_all_lines(membership):
+            return mine
+        # Lines the user may see now: after a takeover, the outgoing
+        # company's records stay with it and the line's new user sees none.
+        return mine.filter(line__in=Line.objects.visible_to(membership))
+
+
+class TrafficRecordQuerySet(TrafficQuerySet["TrafficRecord"]):
+    pass
+
+
+class TrafficRecord(models.Model):
+    """One call, SMS/MMS or data session of a line, as the network reported it.
+
+    `company` is the company the line belonged to when it happened, so a
+    takeover leaves the earlier traffic with the outgoing company. `day` is
+    the Rome calendar day of `started_at`: the partition key, and the day
+    the fair-use rules and the reports count it in.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    record_id = models.CharField(_("record id"), max_length=64)
+    # No database foreign keys from the partitioned table: they would be
+    # checked on every row of a multi-million-row COPY and block dropping
+    # a partition. The importer only writes ids it has just matched, and
+    # companies and lines are never deleted (PROTECT everywhere else).
+    company = models.ForeignKey(
+        Company, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("company")
+    )
+    line = models.ForeignKey(
+        Line, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("line")
+    )
+    started_at = models.DateTimeField(_("started at"))
+    day = models.DateField(_("day"))
+    direction = models.CharField(_("direction"), max_length=3, choices=TrafficDirection.choices)
+    service = models.CharField(_("service"), max_length=5, choices=TrafficService.choices)
+    other_party = models.CharField(_("other party"), max_length=32, blank=True)
+    other_operator = models.CharField(_("other operator"), max_length=20, blank=True)
+    other_network = models.CharField(
+        _("other network"), max_length=13, choices=OtherNetwork.choices, blank=True
+    )
+    duration_s = models.IntegerField(_("duration (seconds)"), default=0)
+    volume_bytes = models.BigIntegerField(_("volume (bytes)"), default=0)
+    country = models.CharField(_("country"), max_length=2)
+    topup = models.BooleanField(_("feeds automatic top-up"), default=False)
+
+    objects = TrafficRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("traffic record")
+        verbose_name_plural = _("traffic records")
+        ordering = ["started_at", "id"]
+        # Created by hand on PostgreSQL (migration 0007), on the partitioned parent, so
+        # every partition gets them: keep the names in step with that migration.
+        indexes = [
+            models.Index(fields=["company", "day", "started_at"], name="traffic_company_day"),
+            models.Index(fields=["line", "day", "started_at"], name="traffic_line_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} {self.service} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class TrafficRecordId(models.Model):
+    """Every record id ever imported, with a fingerprint of its content; never purged.
+
+    A record id seen again with the same fingerprint is a duplicate; with a
+    different one, a conflict, rejected (CONTRACTS.md).
+    """
+
+    record_id = models.CharField(_("record id"), max_length=64, primary_key=True)
+    fingerprint = models.CharField(_("fingerprint of the content"), max_length=32)
+    day = models.DateField(_("day"))
+    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("traffic record id")
+        verbose_name_plural = _("traffic record ids")
+
+    def __str__(self) -> str:
+        return self.record_id
+
+
+class TrafficDailyTotalQuerySet(TrafficQuerySet["TrafficDailyTotal"]):
+    pass
+
+
+class TrafficDailyTotal(models.Model):
+    """A line's traffic of one Rome day, summed per kind of traffic; kept by the import, never purged.
+
+    One row per line, day and combination of the dimensions the rules and
+    reports group by (service, direction, other operator and network,
+    country, top-up): every fair-use share, roaming figure and chart is a
+    sum over these rows, and they outlive the raw records (DOMAIN.md, "Retention").
+    """
+
+    # No database foreign keys, as on the records: an import adds hundreds of
+    # thousands of rows here, and their checks (deferred to the commit) cost as
+    # much as a fifth of it. Only the importer writes these, with the line and
+    # company it has just matched; PROTECT still guards deletes in the ORM. No
+    # index of their own either: the unique constraint starts with the line and
+    # traffic_total_company_day with the company, and every index slows the import.
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("company"),
+    )
+    line = models.ForeignKey(
+        Line,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("line"),
+    )
+    day = models.DateField(_("day"))
+    service = models.CharField(_("service"), max_length=5, choices=TrafficService.choices)
+    direction = models.CharField(_("direction"), max_length=3, choices=TrafficDirection.choices)
+    other_operator = models.CharField(_("other operator"), max_length=20, blank=True)
+    other_network = models.CharField(
+        _("other network"), max_length=13, choices=OtherNetwork.choices, blank=True
+    )
+    country = models.CharField(_("country"), max_length=2)
+    topup = models.BooleanField(_("feeds automatic top-up"), default=False)
+    records = models.IntegerField(_("records"), default=0)
+    duration_s = models.BigIntegerField(_("duration (seconds)"), default=0)
+    volume_bytes = models.BigIntegerField(_("volume (bytes)"), default=0)
+
+    objects = TrafficDailyTotalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("daily traffic total")
+        verbose_name_plural = _("daily traffic totals")
+        ordering = ["day", "line"]
+        constraints = [
+            # The import adds to the row with ON CONFLICT … DO UPDATE on exactly these columns.
+            models.UniqueConstraint(
+                fields=[
+                    "line",
+                    "day",
+                    "company",
+                    "service",
+                    "direction",
+                    "other_operator",
+                    "other_network",
+                    "country",
+                    "topup",
+                ],
+                name="traffic_daily_total_one_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(records__gte=0) & Q(duration_s__gte=0) & Q(volume_bytes__gte=0),
+                name="traffic_daily_total_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "day"], name="traffic_total_company_day"),
+            models.Index(fields=["day", "line"], name="traffic_total_day_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.day} {self.service} {self.direction}"
