@@ -34,3 +34,4 @@ def expire_invoices() -> None:
 
 # The tasks on the invoices' files live in their own module; imported here so that Celery registers them.
 from billing.tasks_documents import invoice_copies_sweep, invoice_copy_make, sdi_transmit_pending  # noqa: E402, F401
+from billing.tasks_traffic import import_traffic_inbox  # noqa: E402, F401 - so that Celery registers it

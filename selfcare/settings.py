@@ -266,6 +266,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "billing.tasks.expire_invoices",
         "schedule": crontab(minute="15", hour="0"),
     },
+    # Traffic feed files dropped in TRAFFIC_INBOX; a run finding nothing costs a directory listing.
+    "traffic-inbox": {
+        "task": "billing.tasks_traffic.import_traffic_inbox",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Electronic invoices still to send go to the SdI every hour, at minute 20
     # (after the billing run of the 1st has had time to finish its first chunks).
     "sdi-transmit-hourly": {
@@ -281,6 +287,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 }
 # Companies per chunk of the billing run: a chunk is billed in one transaction.
 BILLING_CHUNK_SIZE = env.int("BILLING_CHUNK_SIZE", default=500)
+# Where the network drops traffic feed files (docs/feeds.md): complete files are renamed
+# to NAME.csv there, then imported and moved to done/ or refused/ with their summary.
+TRAFFIC_INBOX = Path(env.str("TRAFFIC_INBOX", default=str(VAR_DIR / "inbox" / "traffic")))
 # The operator as seller on every invoice, its PDF and its FatturaPA
 # (CedentePrestatore); the defaults are the demo operator's, a deployment
 # sets its own. BANK_IBAN is where customers paying by transfer send money.
