@@ -220,3 +220,135 @@ class TrafficDailyTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line_id} {self.day} {self.service} {self.direction}"
+
+
+# ---------------------------------------------------------------------------
+# The other party's number in clear (privacy code, art. 124), and reports
+# built in the background
+# ---------------------------------------------------------------------------
+
+
+class ClearNumbersStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ClearNumbersRequestQuerySet(TenantQuerySet["ClearNumbersRequest"]):
+    pass
+
+
+class ClearNumbersRequest(models.Model):
+    """A legal representative's written request for the other party's numbers in clear (docs/traffic.md).
+
+    It covers `lines` from `period_start` to `period_end` (Rome days), which
+    must be invoiced traffic of the last six months, and records that the
+    requester declared the line users informed. Once staff approve it,
+    downloads of exactly those lines and days show full numbers, each one
+    audited. Kept small on purpose: the procedures issue moves the request
+    and its review onto its own request mechanism.
+    """
+
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="clear_numbers_requests", verbose_name=_("company")
+    )
+    requested_by = models.ForeignKey(
+        "selfcare.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    lines = models.ManyToManyField(Line, related_name="+", verbose_name=_("lines"))
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    users_informed = models.BooleanField(
+        _("the line users have been informed"),
+        default=False,
+        help_text=_("The legal representative's declaration, required to ask."),
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=ClearNumbersStatus.choices, default=ClearNumbersStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        "selfcare.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason for the rejection"), blank=True)
+
+    objects = ClearNumbersRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("request for numbers in clear")
+        verbose_name_plural = _("requests for numbers in clear")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")), name="clear_numbers_period_in_order"
+            ),
+            models.CheckConstraint(condition=Q(users_informed=True), name="clear_numbers_users_informed"),
+        ]
+        indexes = [models.Index(fields=["company", "status"], name="clear_numbers_company_status")]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.period_start} to {self.period_end} {self.status}"
+
+
+class TrafficExportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Being built")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class TrafficExportQuerySet(TenantQuerySet["TrafficExport"]):
+    def visible_to(self, membership: Membership) -> TrafficExportQuerySet:
+        """A report built in the background is its requester's only: it holds what their role let them see."""
+        return self.filter(company_id=membership.company_id, membership_id=membership.pk)
+
+
+class TrafficExport(models.Model):
+    """A traffic report (XLSX) too large to build in the request, built by a Celery task with its progress.
+
+    The row is the outbox of the work (ARCHITECTURE.md): written in the
+    request, its commit enqueues the task. The task runs the report as
+    `membership` would see it with `filters`, in `language`.
+    """
+
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="+", verbose_name=_("company")
+    )
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    filters = models.JSONField(_("filters"), default=dict)
+    language = models.CharField(_("language"), max_length=8)
+    status = models.CharField(
+        _("status"), max_length=8, choices=TrafficExportStatus.choices, default=TrafficExportStatus.PENDING
+    )
+    rows_total = models.BigIntegerField(_("rows in all"), default=0)
+    rows_done = models.BigIntegerField(_("rows written"), default=0)
+    in_clear = models.BooleanField(_("numbers in clear"), default=False)
+    file = models.FileField(_("file"), upload_to="traffic/%Y/%m/", blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = TrafficExportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("traffic report in the background")
+        verbose_name_plural = _("traffic reports in the background")
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.requested_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == TrafficExportStatus.READY:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(self.rows_done * 100 / self.rows_total))

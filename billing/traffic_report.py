@@ -1,0 +1,166 @@
+"""The 90-day traffic report: which records a user may see, with which filters, and the other party masked in SQL.
+
+One query serves every format (the page, the API, the CSV streamed with
+`COPY … TO STDOUT`, the XLSX): `traffic_report_queryset` returns it, its
+columns in the order of the traffic feed (CONTRACTS.md).
+The masking is an SQL expression, so a download streams straight from
+PostgreSQL without a row passing through Python to be masked.
+
+Who sees what (docs/traffic.md):
+- the company's records as they were when they happened (`company_id`), a
+  line user's of assigned lines only;
+- the last 90 Rome days, today included;
+- the other party's last three digits as `XXX`, unless an approved request
+  for numbers in clear covers the record's line and day and the user may
+  see numbers in clear (`billing.clear_numbers.clear_windows_for`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import CharField, F, Func, IntegerField, Q, QuerySet, Value
+from django.db.models.expressions import Case, When
+from django.db.models.functions import Concat, Greatest, Left, Length
+from django.utils import timezone
+
+from billing.clear_numbers import ClearWindow
+from billing.models import TrafficDirection, TrafficRecord, TrafficService
+from billing.traffic_feed import FEED_COLUMNS
+from selfcare.models import Membership
+
+ROME = ZoneInfo("Europe/Rome")
+
+# The days a report may cover, today included (DOMAIN.md, "The 90-day report").
+REPORT_DAYS = 90
+
+__all__ = ["FEED_COLUMNS", "REPORT_DAYS", "TrafficFilters", "feed_value", "report_window", "traffic_report_queryset"]
+
+
+def report_window(*, today: date | None = None) -> tuple[date, date]:
+    """The first and last Rome day a report may cover."""
+    last = today or timezone.localdate()
+    return last - timedelta(days=REPORT_DAYS - 1), last
+
+
+@dataclass(frozen=True)
+class TrafficFilters:
+    """What the user asked for, already checked: dates inside the window, known services and directions."""
+
+    first_day: date
+    last_day: date
+    # Line ids the user may see, resolved from the numbers asked for; empty means every visible line.
+    line_ids: tuple[int, ...] = ()
+    service: str = ""
+    direction: str = ""
+
+    def __post_init__(self) -> None:
+        if self.service and self.service not in TrafficService.values:
+            raise ValueError(f"unknown service {self.service!r}")
+        if self.direction and self.direction not in TrafficDirection.values:
+            raise ValueError(f"unknown direction {self.direction!r}")
+        if self.first_day > self.last_day:
+            raise ValueError("first_day after last_day")
+
+
+class RomeIsoTimestamp(Func):
+    """`started_at` as the feed writes it, ISO 8601 in Rome time with its offset, computed by PostgreSQL.
+
+    On the embedded SQLite the column comes back as a datetime, and
+    `feed_value` formats it in Python the same way.
+    """
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.source_expressions[0])
+        rome = f"({column} AT TIME ZONE 'Europe/Rome')"
+        # Rome is UTC+1 or UTC+2: the offset is the difference of the two clocks.
+        sql = (
+            f"to_char({rome}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+            f"CASE WHEN {rome} - ({column} AT TIME ZONE 'UTC') = interval '2 hours' "
+            "THEN '+02:00' ELSE '+01:00' END"
+        )
+        return sql, [*params, *params, *params]
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
+        sql, params = compiler.compile(self.source_expressions[0])
+        return sql, list(params)
+
+
+def feed_value(value: object) -> object:
+    """A report value as the feed writes it: datetimes (SQLite only) as ISO 8601 in Rome time."""
+    if isinstance(value, datetime):
+        # SQLite stores UTC and hands the column back naive.
+        aware = value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+        return timezone.localtime(aware, ROME).isoformat()
+    return value
+
+
+def masked_other_party(clear_windows: list[ClearWindow]) -> Case:
+    """The other party as the user may see it: in clear where a window covers the record, else ending in XXX."""
+    masked = Case(
+        When(other_party="", then=Value("")),
+        default=Concat(
+            Left("other_party", Greatest(Length("other_party") - 3, Value(0))),
+            Value("XXX"),
+            output_field=CharField(),
+        ),
+        output_field=CharField(),
+    )
+    if not clear_windows:
+        return masked
+    covered = Q()
+    for window in clear_windows:
+        covered |= Q(line_id=window.line_id, day__range=(window.first_day, window.last_day))
+    return Case(When(covered, then=F("other_party")), default=masked, output_field=CharField())
+
+
+def traffic_report_queryset(
+    *,
+    membership: Membership,
+    filters: TrafficFilters,
+    clear_windows: list[ClearWindow] | None = None,
+) -> QuerySet[TrafficRecord, tuple[Any, ...]]:
+    """The records `membership` may see under `filters`: tuples in the order of FEED_COLUMNS, the other party masked unless in clear.
+
+    `clear_windows` are the approved windows that apply to this user and this
+    download (None or empty: everything masked). The SQL of the queryset
+    (`.query.sql_with_params()`) is what `COPY … TO STDOUT` streams on
+    PostgreSQL. Ordered by time, then id, so pages and downloads agree.
+    """
+    records = TrafficRecord.objects.visible_to(membership).filter(
+        day__range=(filters.first_day, filters.last_day)
+    )
+    if filters.line_ids:
+        records = records.filter(line_id__in=filters.line_ids)
+    if filters.service:
+        records = records.filter(service=filters.service)
+    if filters.direction:
+        records = records.filter(direction=filters.direction)
+    return (
+        records.annotate(
+            line_number=F("line__number"),
+            started_at_feed=RomeIsoTimestamp("started_at"),
+            other_party_shown=masked_other_party(clear_windows or []),
+            topup_flag=Case(When(topup=True, then=Value(1)), default=Value(0), output_field=IntegerField()),
+        )
+        .order_by("started_at", "id")
+        .values_list(
+            "record_id",
+            "line_number",
+            "started_at_feed",
+            "direction",
+            "service",
+            "other_party_shown",
+            "other_operator",
+            "other_network",
+            "duration_s",
+            "volume_bytes",
+            "country",
+            "topup_flag",
+        )
+    )
