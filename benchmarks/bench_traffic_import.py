@@ -14,10 +14,22 @@ sessions in and out, some abroad, in time order as a network writes them.
   every rule of CONTRACTS.md, the duplicate search, the partitions it makes,
   the record ids and the daily totals;
 - and, for context, the same file imported a second time (all duplicates).
+
+The baseline stands in for the portal's table as closely as a bare COPY of the
+file can: the file has the line's number, not its id and company, so the
+line index is on the number, and the record-id index stands in for
+`TrafficRecordId`'s key. It has no counterpart of `traffic_company_day`
+(an append-only index in a feed written in time order, the cheapest of the
+portal's four) and writes nothing like the daily totals, which QUALITY.md's
+figure does not mention but the import must write in the same transaction.
+
+BENCH_TRAFFIC_TIMINGS=1 logs the time of each statement of the import (its
+TimedCursor) on stderr: where the time goes.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import subprocess
@@ -206,6 +218,13 @@ def run() -> list[Result]:
     from billing.models import TrafficRecord
     from billing.traffic_import import traffic_import_file
 
+    if os.environ.get("BENCH_TRAFFIC_TIMINGS") == "1":
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("   %(message)s"))
+        timings = logging.getLogger("billing.traffic_import")
+        timings.addHandler(handler)
+        timings.setLevel(logging.DEBUG)
+        timings.propagate = False
     ensure_lines()
     with tempfile.TemporaryDirectory(prefix="bench-traffic-") as folder:
         path = Path(folder) / "traffic.csv"

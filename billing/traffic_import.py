@@ -8,6 +8,12 @@ then go into the traffic table, their ids into `TrafficRecordId` and their
 sums into `TrafficDailyTotal`, each in one statement. Nothing runs per row in
 Python, except rows with double quotes (rare), which the csv module splits.
 
+Where the time goes (docs/feeds.md has the figures): the check, about a
+quarter, and writing the records, their ids and the daily totals, the rest,
+each about as much as the other. The totals are summed once into a temporary
+table and added in the order of their unique constraint; the usual timestamp
+is checked by hashed look-ups instead of string arithmetic; JIT is off.
+
 Duplicates: a record id already in `TrafficRecordId` with the same
 fingerprint is a duplicate, with another a conflict (rejected). The ids are
 inserted with ON CONFLICT DO NOTHING, so that table's primary key decides
@@ -73,6 +79,7 @@ from billing.traffic_feed import (
 from selfcare.models import Line
 
 __all__ = [
+    "TRAFFIC_PARTITIONS_IN_USE_LOCK",
     "TRAFFIC_PARTITION_LOCK",
     "TrafficFeedRefusedError",
     "TrafficImportBatch",
@@ -88,6 +95,11 @@ logger = logging.getLogger(__name__)
 # pg_advisory_xact_lock key held by whoever makes or drops traffic partitions (this
 # importer, the retention task), so that they never race on one.
 TRAFFIC_PARTITION_LOCK = zlib.crc32(b"billing_trafficrecord partitions")
+# Held shared by every import from its look at the partitions to its commit, and
+# exclusively by the retention task before it drops one: an import never writes
+# into a partition dropped after it saw it. Both take it before
+# TRAFFIC_PARTITION_LOCK, always in that order, so the two never deadlock.
+TRAFFIC_PARTITIONS_IN_USE_LOCK = zlib.crc32(b"billing_trafficrecord partitions in use")
 
 # Row status in the work table: new, duplicate, rejected, conflict with an earlier
 # import, conflict with an earlier row of the same file.
@@ -158,7 +170,7 @@ RECORDS_INSERT = f"""
 INSERT INTO billing_trafficrecord ({_RECORD_COLUMNS})
 SELECT {_RECORD_COLUMNS} FROM traffic_checked WHERE status = '{NEW}'
 """
-# Adds this file's sums to the line's day; the unique constraint is the upsert's arbiter.
+# SQLite: adds this file's sums to the line's day; the unique constraint is the upsert's arbiter.
 DAILY_TOTALS_UPSERT = f"""
 INSERT INTO billing_trafficdailytotal ({_TOTAL_KEY}, records, duration_s, volume_bytes)
 SELECT {_TOTAL_KEY}, count(*), sum(duration_s), sum(volume_bytes)
@@ -172,12 +184,38 @@ RETURNING company_id, line_id, day
 """
 
 
+# PostgreSQL: the file's sums, one row per total, made once into a temporary table,
+# then added in the order of the unique constraint, so that the upsert walks its
+# index from left to right instead of jumping around it (a tenth less time than in
+# hash order); the line-days touched are read from the sums too.
+_TOTALS_ORDER = "line_id, day, company_id, service, direction, other_operator, other_network, country, topup"
+DAILY_TOTALS_SUMS = f"""
+CREATE TEMP TABLE traffic_totals ON COMMIT DROP AS
+SELECT {_TOTAL_KEY}, count(*) AS records, sum(duration_s) AS duration_s, sum(volume_bytes) AS volume_bytes
+FROM traffic_checked WHERE status = '{NEW}'
+GROUP BY {_TOTALS_ORDER}
+"""
+DAILY_TOTALS_ADD = f"""
+INSERT INTO billing_trafficdailytotal ({_TOTAL_KEY}, records, duration_s, volume_bytes)
+SELECT {_TOTAL_KEY}, records, duration_s, volume_bytes FROM traffic_totals
+ORDER BY {_TOTALS_ORDER}
+ON CONFLICT ({_TOTALS_ORDER})
+DO UPDATE SET records = billing_trafficdailytotal.records + excluded.records,
+    duration_s = billing_trafficdailytotal.duration_s + excluded.duration_s,
+    volume_bytes = billing_trafficdailytotal.volume_bytes + excluded.volume_bytes
+"""
+
+
 def _records_write(cursor: Any) -> set[tuple[int, int, date]]:
     """Insert the new rows and add them to the daily totals; returns the (company, line, day) touched."""
     cursor.execute(RECORDS_INSERT)
     if connection.vendor == "postgresql":
-        cursor.execute(f"WITH up AS ({DAILY_TOTALS_UPSERT}) SELECT DISTINCT company_id, line_id, day FROM up")
-        return {(company_id, line_id, day) for company_id, line_id, day in cursor.fetchall()}
+        cursor.execute(DAILY_TOTALS_SUMS)
+        cursor.execute(DAILY_TOTALS_ADD)
+        cursor.execute("SELECT DISTINCT company_id, line_id, day FROM traffic_totals")
+        touched = {(company_id, line_id, day) for company_id, line_id, day in cursor.fetchall()}
+        cursor.execute("DROP TABLE traffic_totals")
+        return touched
     cursor.execute(DAILY_TOTALS_UPSERT)
     return {
         (company_id, line_id, date.fromisoformat(day) if isinstance(day, str) else day)
@@ -234,10 +272,32 @@ def _timestamp_shapes() -> str:
     )
 
 
-# The feed's timestamp, checked without a regular expression (digits mapped to 0
-# and compared with the accepted shapes, then each part's range), so that the
-# cast after it cannot fail. CASE, not AND: only CASE fixes the order of evaluation.
+# The feed's timestamp, checked so that the cast after it cannot fail. The usual
+# form (no fraction of a second) is looked up in four small sets of valid parts
+# (`_TIMESTAMP_PARTS`: calendar days of 2000-2099, hours and minutes, seconds,
+# offsets), each a hashed lookup; anything else takes the full check: digits
+# mapped to 0 and compared with the accepted shapes, then each part's range. The
+# lookups only ever accept what the full check accepts. CASE, not AND: only CASE
+# fixes the order of evaluation.
 def _timestamp_valid(t: str) -> str:
+    return f"""CASE WHEN substr({t}, 1, 10) IN (SELECT part FROM traffic_ts_days)
+        AND substr({t}, 11, 6) IN (SELECT part FROM traffic_ts_minutes)
+        AND substr({t}, 17, 3) IN (SELECT part FROM traffic_ts_seconds)
+        AND substr({t}, 20) IN (SELECT part FROM traffic_ts_offsets) THEN true
+    ELSE {_timestamp_valid_slowly(t)} END"""
+
+
+_TIMESTAMP_PARTS = {
+    "traffic_ts_days": "SELECT to_char(d, 'YYYY-MM-DD') FROM generate_series('2000-01-01'::date, '2099-12-31', '1 day') d",
+    "traffic_ts_minutes": "SELECT 'T' || to_char(m, 'HH24:MI') FROM generate_series('2000-01-01'::timestamp, "
+    "'2000-01-01 23:59', '1 minute') m",
+    "traffic_ts_seconds": "SELECT ':' || lpad(s::text, 2, '0') FROM generate_series(0, 59) s",
+    "traffic_ts_offsets": "SELECT 'Z' UNION ALL SELECT sign || lpad(h::text, 2, '0') || ':' || lpad(m::text, 2, '0') "
+    "FROM unnest(ARRAY['+', '-']) sign, generate_series(0, 14) h, generate_series(0, 59) m",
+}
+
+
+def _timestamp_valid_slowly(t: str) -> str:
     return f"""CASE WHEN translate({t}, '123456789', '000000000') IN ({_timestamp_shapes()}) THEN
         substr({t}, 6, 2)::int BETWEEN 1 AND 12
         AND substr({t}, 9, 2)::int BETWEEN 1 AND (CASE
@@ -329,17 +389,25 @@ FROM (
             FROM (
                 SELECT a.*, (a.started_at AT TIME ZONE 'Europe/Rome')::date AS day
                 FROM (
-                    SELECT s.row_no, s.f, s.quoting_error, cardinality(s.f) = 12 AND NOT s.quoting_error AS columns_ok,
-                        s.f[1] AS record_id, s.f[2] AS line, s.f[4] AS direction, s.f[5] AS service,
-                        s.f[6] AS other_party, s.f[7] AS other_operator, s.f[8] AS other_network,
-                        s.f[9] AS duration_text, s.f[10] AS volume_text, s.f[11] AS country, s.f[12] AS topup_text,
-                        CASE WHEN {_timestamp_valid("s.f[3]")}
-                            THEN s.f[3]::timestamptz END AS started_at,
-                        CASE WHEN {_digits("s.f[9]", 18)} THEN s.f[9]::bigint END AS duration_s,
-                        CASE WHEN {_digits("s.f[10]", 18)} THEN s.f[10]::bigint END AS volume_bytes
+                    SELECT s.row_no, s.f, s.quoting_error, s.columns_ok,
+                        s.record_id, s.line, s.direction, s.service,
+                        s.other_party, s.other_operator, s.other_network,
+                        s.duration_text, s.volume_text, s.country, s.topup_text,
+                        CASE WHEN {_timestamp_valid("s.started_text")}
+                            THEN s.started_text::timestamptz END AS started_at,
+                        CASE WHEN {_digits("s.duration_text", 18)} THEN s.duration_text::bigint END AS duration_s,
+                        CASE WHEN {_digits("s.volume_text", 18)} THEN s.volume_text::bigint END AS volume_bytes
                     FROM (
-                        SELECT row_no, quoting_error, coalesce(fields, string_to_array(raw, ',')) AS f
-                        FROM traffic_staging WHERE raw <> ''
+                        SELECT r.row_no, r.f, r.quoting_error, cardinality(r.f) = 12 AND NOT r.quoting_error AS columns_ok,
+                            r.f[1] AS record_id, r.f[2] AS line, r.f[3] AS started_text, r.f[4] AS direction,
+                            r.f[5] AS service, r.f[6] AS other_party, r.f[7] AS other_operator,
+                            r.f[8] AS other_network, r.f[9] AS duration_text, r.f[10] AS volume_text,
+                            r.f[11] AS country, r.f[12] AS topup_text
+                        FROM (
+                            SELECT row_no, quoting_error, coalesce(fields, string_to_array(raw, ',')) AS f
+                            FROM traffic_staging WHERE raw <> ''
+                            OFFSET 0
+                        ) r
                         OFFSET 0
                     ) s
                     OFFSET 0
@@ -381,13 +449,17 @@ def _import_postgresql(chunks: FeedChunks) -> TrafficImportResult:
         with TimedCursor(connection.connection) as cursor:
             cursor.execute(
                 "DROP TABLE IF EXISTS pg_temp.traffic_staging, pg_temp.traffic_checked, pg_temp.traffic_lines, "
-                "pg_temp.traffic_countries, pg_temp.traffic_new_ids"
+                "pg_temp.traffic_countries, pg_temp.traffic_new_ids, pg_temp.traffic_totals, "
+                + ", ".join(f"pg_temp.{table}" for table in _TIMESTAMP_PARTS)
             )
             # The fingerprint holds started_at as text: the same in every session.
             cursor.execute("SET LOCAL TIME ZONE 'UTC'")
             cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
             # The daily sums and the duplicate search hash a few hundred thousand keys.
             cursor.execute("SET LOCAL work_mem = '128MB'")
+            # JIT compiling the check (a few hundred expressions) cost more than it saved:
+            # 19 s instead of 11 s for a million rows.
+            cursor.execute("SET LOCAL jit = off")
             cursor.execute(
                 "CREATE TEMP TABLE traffic_staging (row_no bigint GENERATED ALWAYS AS IDENTITY, raw text NOT NULL, "
                 "fields text[], quoting_error boolean NOT NULL DEFAULT false) ON COMMIT DROP"
@@ -408,6 +480,10 @@ def _import_postgresql(chunks: FeedChunks) -> TrafficImportResult:
             cursor.execute(
                 f"INSERT INTO traffic_countries VALUES {', '.join(f'({_sql_text([c])})' for c in sorted(COUNTRY_CODES))}"
             )
+            for table, rows in _TIMESTAMP_PARTS.items():
+                cursor.execute(
+                    f"CREATE TEMP TABLE {table} ON COMMIT DROP AS SELECT part FROM ({rows}) p (part)"
+                )
             cursor.execute(_LINES_TIMELINE)
             cursor.execute("ANALYZE traffic_lines")
             cursor.execute(_check_statement(control_characters=chunks.has_control))
@@ -439,7 +515,10 @@ def _import_postgresql(chunks: FeedChunks) -> TrafficImportResult:
                 elif status == CONFLICT_IN_FILE:
                     errors, fields = ["conflict_in_file"], [record_id]
                 result.rejected.append(_rejection(chunks.name, row_no, errors, fields, first_row))
-            cursor.execute("DROP TABLE traffic_staging, traffic_checked, traffic_lines, traffic_countries")
+            cursor.execute(
+                "DROP TABLE traffic_staging, traffic_checked, traffic_lines, traffic_countries, "
+                + ", ".join(_TIMESTAMP_PARTS)
+            )
             started = time.perf_counter()
     logger.debug("%.3f s: commit", time.perf_counter() - started)
     return result
@@ -467,6 +546,7 @@ def _quoted_rows_split(cursor: Any) -> None:
 
 def _partitions_ensure(cursor: Any) -> None:
     """Make the day partitions the new rows need, serialised with every other maker of partitions."""
+    cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [TRAFFIC_PARTITIONS_IN_USE_LOCK])
     cursor.execute(f"SELECT DISTINCT day FROM traffic_checked WHERE status = '{NEW}'")
     days = {day for (day,) in cursor.fetchall()}
     if not (missing := days - _partition_days(cursor)):
