@@ -296,3 +296,9 @@ class PaymentMethodAdmin(_ReadOnlyAdmin):
 
 # The invoices' files (billing.admin_documents): read-only.
 admin.site.register(InvoiceDocument, InvoiceDocumentAdmin)
+
+# The legal representatives' requests for numbers in clear (billing.admin_clear_numbers): decided by actions.
+from billing.admin_clear_numbers import ClearNumbersRequestAdmin  # noqa: E402  (kept with its registration)
+from billing.models import ClearNumbersRequest  # noqa: E402
+
+admin.site.register(ClearNumbersRequest, ClearNumbersRequestAdmin)

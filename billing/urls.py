@@ -46,3 +46,34 @@ urlpatterns += [
     path("invoices/<int:pk>/copies/", views_documents.InvoiceCopiesView.as_view(), name="invoice-copies"),
     path("invoices/copies/<int:pk>/", views_documents.InvoiceCopyView.as_view(), name="invoice-copy"),
 ]
+
+# The legal representative's requests for the other party's numbers in clear (billing.views_clear_numbers).
+from billing import views_clear_numbers  # noqa: E402  (kept with its route, appended after the others)
+
+urlpatterns += [
+    path("traffic/clear-numbers/", views_clear_numbers.ClearNumbersView.as_view(), name="clear-numbers"),
+]
+
+# The 90-day traffic report: the page and its CSV download (billing.views_traffic).
+from billing import views_traffic  # noqa: E402  (kept with its routes)
+
+urlpatterns += [
+    path("traffic/", views_traffic.TrafficReportView.as_view(), name="traffic-report"),
+    path("traffic/export.csv", views_traffic.TrafficExportCsvView.as_view(), name="traffic-export-csv"),
+]
+
+# The traffic report as XLSX: at once when small, else built in the background (billing.views_traffic_xlsx).
+from billing import views_traffic_xlsx  # noqa: E402  (kept with its routes)
+
+urlpatterns += [
+    path(
+        "traffic/export.xlsx", views_traffic_xlsx.TrafficXlsxExportView.as_view(), name="traffic-export-xlsx"
+    ),
+    path("traffic/exports/", views_traffic_xlsx.TrafficExportListView.as_view(), name="traffic-exports"),
+    path("traffic/exports/<int:pk>/", views_traffic_xlsx.TrafficExportView.as_view(), name="traffic-export"),
+    path(
+        "traffic/exports/<int:pk>/file/",
+        views_traffic_xlsx.TrafficExportFileView.as_view(),
+        name="traffic-export-file",
+    ),
+]

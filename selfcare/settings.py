@@ -284,12 +284,30 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Traffic reports (XLSX) in the background whose task was lost are queued again; rebuilding is safe.
+    "traffic-exports-sweep": {
+        "task": "billing.tasks_traffic_export.traffic_exports_sweep",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    # Raw traffic records past six months plus TRAFFIC_RETENTION_MARGIN_DAYS are dropped
+    # (privacy code art. 123), daily at 02:30 Rome time, when the portal is quiet.
+    "traffic-retention-daily": {
+        "task": "billing.tasks_traffic_retention.purge_traffic",
+        "schedule": crontab(minute="30", hour="2"),
+    },
 }
 # Companies per chunk of the billing run: a chunk is billed in one transaction.
 BILLING_CHUNK_SIZE = env.int("BILLING_CHUNK_SIZE", default=500)
 # Where the network drops traffic feed files (docs/feeds.md): complete files are renamed
 # to NAME.csv there, then imported and moved to done/ or refused/ with their summary.
 TRAFFIC_INBOX = Path(env.str("TRAFFIC_INBOX", default=str(VAR_DIR / "inbox" / "traffic")))
+# A traffic report (XLSX) of up to this many rows is built in the request; a larger one
+# by a Celery task, with its progress shown and a notification when ready (docs/traffic.md).
+TRAFFIC_XLSX_DIRECT_ROWS = env.int("TRAFFIC_XLSX_DIRECT_ROWS", default=20_000)
+# Days the raw traffic records are kept beyond six months (privacy code art. 123,
+# docs/traffic.md "Retention"); daily totals and record ids are kept longer.
+TRAFFIC_RETENTION_MARGIN_DAYS = env.int("TRAFFIC_RETENTION_MARGIN_DAYS", default=30)
 # The operator as seller on every invoice, its PDF and its FatturaPA
 # (CedentePrestatore); the defaults are the demo operator's, a deployment
 # sets its own. BANK_IBAN is where customers paying by transfer send money.

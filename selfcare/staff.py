@@ -37,6 +37,8 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "selfcare.add_helppage",
         "selfcare.change_helppage",
         "billing.view_payment",
+        # Customer care answer questions about requests for numbers in clear; Procedures decide them.
+        "billing.view_clearnumbersrequest",
         "auditlog.view_logentry",
     ),
     "Billing": (
@@ -88,6 +90,9 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "selfcare.view_notification",
         "selfcare.view_esimprofile",
         "selfcare.change_esimprofile",
+        # Requests for numbers in clear (billing.admin_clear_numbers): "change" is deciding them.
+        "billing.view_clearnumbersrequest",
+        "billing.change_clearnumbersrequest",
         "auditlog.view_logentry",
     ),
 }

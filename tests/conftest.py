@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test.client import Client
 from django.utils import translation
 
@@ -23,6 +24,30 @@ from tests.cast import Cast, make_cast
 from tests.worker import WorkerProcess
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def _traffic_partitions_dropped(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
+    """Traffic partitions a committing test made are dropped after it.
+
+    They are tables: flushing a transactional test's rows leaves them behind,
+    and the next test in the same database would start with partitions it did
+    not make. (A test in a rolled-back transaction rolls them back itself.)
+    """
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    committed = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server", "celery_worker_process"} & set(request.fixturenames)
+    )
+    if not committed or connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'billing_trafficrecord'::regclass"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"DROP TABLE {name}")
 
 
 @pytest.fixture(autouse=True)

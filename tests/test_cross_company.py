@@ -16,10 +16,18 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
 from django.urls import include, path
 
-from billing.models import Invoice, InvoiceDocument, PaymentMethod
+from billing.models import (
+    ClearNumbersRequest,
+    Invoice,
+    InvoiceDocument,
+    PaymentMethod,
+    TrafficExport,
+    TrafficRecord,
+)
 from selfcare.models import ApiToken, Company, Line, Membership, Notification
 from selfcare.views.base import CompanyView
 from tests import tenancy_walk
+from tests.billing.traffic_rows import recent_traffic
 from tests.cast import Cast
 from tests.conftest import log_in
 
@@ -78,7 +86,29 @@ def foreign_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
     invoice_copy = InvoiceDocument.objects.create(
         invoice=invoice, kind="duplicate", status="ready", file="invoices/bianchi-copy.pdf"
     )
+    # A request for numbers in clear of Bianchi's line: its number is one of the markers.
+    clear_numbers_request = ClearNumbersRequest.objects.create(
+        company=cast.bianchi,
+        requested_by=cast.bianchi_legal_rep.user,
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 1, 31),
+        users_informed=True,
+    )
+    clear_numbers_request.lines.set([cast.bianchi_line])
+    # A call of Bianchi's line yesterday: the traffic report's page, downloads and API
+    # lists (no ids in their URLs) must never show it, nor its number, to Rossi.
+    bianchi_traffic = recent_traffic(cast.bianchi_line, record_id="bianchi-call-1")
+    # A ready traffic report (XLSX) of Bianchi's admin: its progress page and file must be 404 to Rossi.
+    bianchi_export = TrafficExport.objects.create(
+        company=cast.bianchi,
+        membership=cast.bianchi_admin,
+        language="it",
+        status="ready",
+        file="traffic/b.xlsx",
+    )
     return {
+        TrafficExport: bianchi_export,
+        TrafficRecord: bianchi_traffic,
         Company: cast.bianchi,
         Membership: cast.bianchi_admin,
         Line: cast.bianchi_line,
@@ -87,6 +117,7 @@ def foreign_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
         Invoice: invoice,
         InvoiceDocument: invoice_copy,
         PaymentMethod: payment_method,
+        ClearNumbersRequest: clear_numbers_request,
     }
 
 

@@ -235,7 +235,11 @@ class ClearNumbersStatus(models.TextChoices):
 
 
 class ClearNumbersRequestQuerySet(TenantQuerySet["ClearNumbersRequest"]):
-    pass
+    def visible_to(self, membership: Membership) -> ClearNumbersRequestQuerySet:
+        """The company's requests, for those who act for it (billing.clear_numbers); none for a line user."""
+        if not permissions.can_manage_billing(membership):
+            return self.none()
+        return self.filter(company_id=membership.company_id)
 
 
 class ClearNumbersRequest(models.Model):

@@ -75,3 +75,39 @@ urlpatterns += [
         name="invoice-copy-pdf",
     ),
 ]
+
+# The legal representative's requests for the other party's numbers in clear (billing.api_clear_numbers).
+from billing import api_clear_numbers  # noqa: E402  (kept with its route, appended after the others)
+
+urlpatterns += [
+    path(
+        "traffic/clear-numbers/",
+        api_clear_numbers.ClearNumbersRequestListView.as_view(),
+        name="clear-numbers",
+    ),
+]
+
+# The 90-day traffic report: the records, and the CSV for integrations (billing.api_traffic_report).
+from billing import api_traffic_report  # noqa: E402  (kept with its routes, appended after the others)
+
+urlpatterns += [
+    path("traffic/", api_traffic_report.TrafficListAPIView.as_view(), name="traffic-list"),
+    path(
+        "traffic/export.csv", api_traffic_report.TrafficExportCsvAPIView.as_view(), name="traffic-export-csv"
+    ),
+]
+
+# The traffic report as XLSX: the file at once when small, else 202 and an export to poll (billing.api_traffic_xlsx).
+from billing import api_traffic_xlsx  # noqa: E402  (kept with its routes, appended after the others)
+
+urlpatterns += [
+    path(
+        "traffic/export.xlsx", api_traffic_xlsx.TrafficXlsxExportAPIView.as_view(), name="traffic-export-xlsx"
+    ),
+    path("traffic/exports/<int:pk>/", api_traffic_xlsx.TrafficExportAPIView.as_view(), name="traffic-export"),
+    path(
+        "traffic/exports/<int:pk>/file/",
+        api_traffic_xlsx.TrafficExportFileAPIView.as_view(),
+        name="traffic-export-file",
+    ),
+]

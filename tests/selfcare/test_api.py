@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
+from datetime import date
 from io import StringIO
 from typing import Any
 
@@ -19,7 +22,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
-from billing.models import Invoice, InvoiceDocument
+from billing.models import ClearNumbersRequest, Invoice, InvoiceDocument, TrafficExport, TrafficRecord
 from selfcare import permissions
 from selfcare.api.base import TenantAPIMixin
 from selfcare.api.lines import LineSerializer
@@ -28,6 +31,7 @@ from selfcare.middleware import SESSION_MEMBERSHIP_KEY
 from selfcare.models import ApiToken, Line, LineKind, LineStatus, Membership
 from selfcare.services.tokens import api_token_create
 from tests.billing.invoices import make_invoice
+from tests.billing.traffic_rows import recent_traffic
 from tests.cast import Cast
 from tests.factories import LineFactory, MembershipFactory, OfferFactory, UserFactory
 
@@ -79,7 +83,31 @@ def bianchi_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
             status="ready",
             file="invoices/b.pdf",
         ),
+        # A request for numbers in clear of Bianchi (billing.api_clear_numbers): never in Rossi's list.
+        ClearNumbersRequest: bianchi_clear_numbers_request(cast),
+        # A call of Bianchi's line yesterday (billing.api_traffic_report): never in Rossi's traffic.
+        TrafficRecord: recent_traffic(cast.bianchi_line, record_id="bianchi-call-1"),
+        # A ready traffic report (XLSX) of Bianchi's admin (billing.api_traffic_xlsx): 404 to Rossi.
+        TrafficExport: TrafficExport.objects.create(
+            company=cast.bianchi,
+            membership=cast.bianchi_admin,
+            language="it",
+            status="ready",
+            file="traffic/b.xlsx",
+        ),
     }
+
+
+def bianchi_clear_numbers_request(cast: Cast) -> ClearNumbersRequest:
+    request = ClearNumbersRequest.objects.create(
+        company=cast.bianchi,
+        requested_by=cast.bianchi_legal_rep.user,
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 1, 31),
+        users_informed=True,
+    )
+    request.lines.set([cast.bianchi_line])
+    return request
 
 
 # ---------------------------------------------------------------------------
@@ -235,6 +263,15 @@ def test_no_list_of_a_rossi_token_contains_a_row_of_bianchi(
     for path in list_paths:
         response = client.get(path)
         assert response.status_code in {200, 403}, path
+        if response.get("Content-Type", "").startswith("application/vnd.openxmlformats"):
+            # An XLSX (the traffic report) is zipped: the text of its sheets, unzipped.
+            with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
+                sheets = "".join(
+                    archive.read(name).decode() for name in archive.namelist() if name.startswith("xl/")
+                )
+            assert "Bianchi" not in sheets, path
+            assert cast.bianchi_line.number not in sheets, path
+            continue
         if getattr(response, "streaming", False):
             # A file (a CSV export): no ids to compare, but no Bianchi text either.
             text = b"".join(response.streaming_content).decode()

@@ -96,9 +96,10 @@ def test_seed_demo_twice_adds_nothing(django_assert_max_num_queries: Any) -> Non
     before = row_counts()
     stamps = {model: dict(model.objects.values_list("pk", "updated_at")) for model in (Company, Line)}
 
-    # A handful of queries per company (41 today, one of them the billed
-    # months of billing.demo), not one per line or user (83 rows).
-    with django_assert_max_num_queries(45):
+    # A handful of queries per company (44 today, one of them the billed
+    # months of billing.demo, three the demo traffic's lines and its import's
+    # savepoint), not one per line or user (83 rows) or per traffic record.
+    with django_assert_max_num_queries(48):
         second = seed()
 
     assert row_counts() == before
@@ -327,3 +328,65 @@ def test_the_electronic_invoice_of_every_demo_invoice_has_the_invoices_amounts()
     assert invoices
     for invoice in invoices:
         assert_xml_matches(invoice, fatturapa_xml(invoice=invoice))
+
+
+def test_seed_demo_imports_ninety_days_of_traffic_of_every_kind_once() -> None:
+    from django.db.models import Count, Sum
+    from django.utils import timezone
+
+    from billing.demo_traffic import HEAVY_CALLER, HEAVY_DATA
+    from billing.models import TrafficDailyTotal, TrafficRecord, TrafficRecordId
+
+    first = seed()
+    records = TrafficRecord.objects.count()
+    second = seed()
+
+    assert f"Demo traffic: {records} records added, 0 already there" in first
+    assert f"Demo traffic: 0 records added, {records} already there" in second
+    assert TrafficRecord.objects.count() == TrafficRecordId.objects.count() == records
+    assert 3_000 <= records <= 10_000
+    today = timezone.localdate()
+    days = set(TrafficRecord.objects.values_list("day", flat=True))
+    assert days == {today - timedelta(days=offset) for offset in range(1, 91)}
+    active = Line.objects.filter(status=LineStatus.ACTIVE)
+    assert set(TrafficRecord.objects.values_list("line_id", flat=True)) == set(
+        active.values_list("pk", flat=True)
+    )
+    assert not TrafficRecord.objects.filter(line__status=LineStatus.CEASED).exists()
+    assert {
+        (service, direction)
+        for service, direction in TrafficRecord.objects.values_list("service", "direction")
+    } >= {
+        ("voice", "out"),
+        ("voice", "in"),
+        ("sms", "out"),
+        ("sms", "in"),
+        ("mms", "out"),
+        ("data", "out"),
+    }
+    assert set(TrafficRecord.objects.values_list("other_network", flat=True)) == {
+        "",
+        "mobile",
+        "fixed",
+        "international",
+        "special",
+    }
+    countries = set(TrafficRecord.objects.values_list("country", flat=True))
+    assert {"IT", "CH", "US"} <= countries
+    assert len(countries & {"FR", "DE", "AT", "ES", "BE", "NL", "SI"}) >= 3
+    assert TrafficRecord.objects.filter(topup=True).exclude(line__offer__payment="prepaid").count() == 0
+    assert TrafficRecord.objects.filter(topup=True).exists()
+    # The heavy users the fair-use checks should find.
+    per_line = dict(
+        TrafficRecord.objects.values("line__number")
+        .annotate(n=Count("id"), volume=Sum("volume_bytes"))
+        .values_list("line__number", "volume")
+    )
+    assert per_line[HEAVY_DATA] > 10 * sorted(per_line.values())[len(per_line) // 2]
+    long_days = (
+        TrafficDailyTotal.objects.filter(line__number=HEAVY_CALLER, service="voice", direction="out")
+        .values("day")
+        .annotate(seconds=Sum("duration_s"))
+        .filter(seconds__gt=160 * 60)
+    )
+    assert long_days.count() >= 5
