@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from billing.clear_numbers import clear_numbers_lines
 from billing.forms_payment_methods import DateInput
@@ -30,7 +31,7 @@ class CompanyLinesField(forms.ModelMultipleChoiceField):  # type: ignore[type-ar
 
 class ClearNumbersRequestForm(forms.Form):
     lines = CompanyLinesField(
-        label=_("Lines"),
+        label=pgettext_lazy("telephone lines", "Lines"),
         queryset=Line.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 8}),
         help_text=_("Choose one or more lines (Ctrl or ⌘ and click to choose several)."),

@@ -14,6 +14,7 @@ from typing import Any, cast
 from django import forms
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from billing.models import TrafficDirection, TrafficService
 from billing.traffic_report import REPORT_DAYS, TrafficFilters, report_window
@@ -21,7 +22,7 @@ from selfcare.models import Line, Membership
 
 
 class TrafficFilterForm(forms.Form):
-    line = forms.MultipleChoiceField(label=_("Lines"), required=False)
+    line = forms.MultipleChoiceField(label=pgettext_lazy("telephone lines", "Lines"), required=False)
     # `from` and `to` are added in __init__: `from` is a Python keyword.
     service = forms.ChoiceField(
         label=_("Service"), required=False, choices=[("", _("Any service")), *TrafficService.choices]

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 
 from billing.clear_numbers import clear_windows_for, may_see_numbers_in_clear
 from billing.forms_traffic import TrafficFilterForm
@@ -94,7 +95,8 @@ def _amount(service: str, duration_s: int, volume_bytes: int) -> str:
         return f"{minutes}:{seconds:02d}"
     if service == TrafficService.DATA:
         megabytes = (Decimal(volume_bytes) / Decimal(1_000_000)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        return f"{megabytes} MB"
+        # In the active language's number format (140,34 MB in Italian).
+        return f"{number_format(megabytes, decimal_pos=2)} MB"
     return ""
 
 
