@@ -25,14 +25,14 @@ from typing import Any, cast
 import psycopg
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import CharField, Field, Func, QuerySet
+from django.db.models import Case, CharField, F, Field, Func, QuerySet, Value, When
 from django.http import StreamingHttpResponse
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from billing.clear_numbers import ClearWindow
-from billing.models import TrafficRecord
+from billing.models import OtherNetwork, TrafficDirection, TrafficRecord, TrafficService
 from billing.traffic_report import (
     FEED_COLUMNS,
     ROME,
@@ -151,15 +151,30 @@ def _sqlite_rows(rows: Iterator[tuple[Any, ...]], *, started_at_format: str | No
         yield buffer.getvalue().encode()
 
 
-def _with_local_timestamp(
+def _label(column: str, choices: Sequence[tuple[str, Any]]) -> Case:
+    """A coded column as its label in the active language, computed by the database (the stream stays SQL)."""
+    whens = [When(**{column: value}, then=Value(str(label))) for value, label in choices]
+    return Case(*whens, default=F(column), output_field=CharField())
+
+
+def _localized(
     queryset: QuerySet[TrafficRecord, tuple[Any, ...]], pattern: str
 ) -> QuerySet[TrafficRecord, tuple[Any, ...]]:
-    """The same rows with `started_at` in the local convention instead of the feed's ISO 8601."""
+    """The same rows for a person: `started_at` in the local convention, codes as words, in the active language."""
     fields = list(getattr(queryset, "_fields", ()))
-    fields[fields.index("started_at_feed")] = "started_at_local"
-    return queryset.annotate(started_at_local=RomeLocalTimestamp("started_at", pattern=pattern)).values_list(
-        *fields
-    )
+    replaced = {
+        "started_at_feed": "started_at_local",
+        "direction": "direction_label",
+        "service": "service_label",
+        "other_network": "other_network_label",
+    }
+    fields = [replaced.get(name, name) for name in fields]
+    return queryset.annotate(
+        started_at_local=RomeLocalTimestamp("started_at", pattern=pattern),
+        direction_label=_label("direction", TrafficDirection.choices),
+        service_label=_label("service", TrafficService.choices),
+        other_network_label=_label("other_network", OtherNetwork.choices),
+    ).values_list(*fields)
 
 
 def traffic_csv_chunks(
@@ -182,7 +197,7 @@ def traffic_csv_chunks(
     if localized:
         header = localized_header()
         pattern, sqlite_format = _local_formats()
-        queryset = _with_local_timestamp(queryset, pattern)
+        queryset = _localized(queryset, pattern)
     if connection.vendor == "postgresql":
         sql, params = queryset.query.sql_with_params()
         return _chained(_header_bytes(header), _copy_chunks(sql, params))

@@ -13,8 +13,14 @@ from selfcare.selectors.companies import memberships_of
 
 
 def _section_of(path: str) -> str:
-    matches = [section for section in SECTIONS if section.url != "/" and path.startswith(section.url)]
-    return max(matches, key=lambda section: len(section.url)).slug if matches else ""
+    """The section whose URL (or one of its other paths) is the longest prefix of `path`."""
+    matches = [
+        (len(prefix), section.slug)
+        for section in SECTIONS
+        for prefix in (section.url, *section.also_under)
+        if prefix != "/" and path.startswith(prefix)
+    ]
+    return max(matches)[1] if matches else ""
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:

@@ -21,6 +21,8 @@ class Section:
     # Until a later feature gives a section pages of its own, it links to
     # the generic section page, which says what is coming.
     url_name: str = "selfcare:section"
+    # Other paths whose pages belong to the section, for the header's highlight.
+    also_under: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -35,6 +37,7 @@ SECTIONS: tuple[Section, ...] = (
         _("Invoices and usage"),
         _("Invoices, electronic invoices and copies, payments, traffic reports."),
         "billing:invoice-list",
+        also_under=("/traffic/",),
     ),
     Section(
         "lines",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -259,11 +260,11 @@ def test_the_download_speaks_italian_to_an_italian_user(cast: Cast, client: Clie
         "r1",
         cast.rossi_assigned_line.number,
         "20/11/2026 09:15:00",
-        "out",
-        "voice",
+        "In uscita",
+        "Chiamate",
         "+393471234XXX",
         "TIM",
-        "mobile",
+        "Mobile",
         "120",
         "0",
         "IT",
@@ -295,7 +296,7 @@ def test_the_download_speaks_english_to_an_english_user(cast: Cast, client: Clie
         "Country",
         "Feeds automatic top-up",
     ]
-    assert {row[0]: row for row in rows[1:]}["r1"][2] == "2026-11-20 09:15:00"
+    assert {row[0]: row for row in rows[1:]}["r1"][2:5] == ["2026-11-20 09:15:00", "Outgoing", "Calls"]
 
 
 @pytest.mark.usefixtures("traffic")
@@ -411,3 +412,12 @@ def test_a_download_abandoned_midway_leaves_the_connection_usable(
         cursor.execute("SELECT count(*) FROM billing_trafficrecord")
         assert cursor.fetchone() == (3000,)
     assert client.get(PAGE).status_code == 200
+
+
+def test_the_page_belongs_to_the_invoices_and_usage_section_of_the_header(cast: Cast, client: Client) -> None:
+    log_in(client, cast.rossi_line_user)
+
+    page = client.get(PAGE).content.decode()
+
+    highlighted = re.findall(r'<a class="nav-link active" href="([^"]+)"\s+aria-current="location">', page)
+    assert highlighted == [reverse("billing:invoice-list")]
