@@ -75,14 +75,10 @@ EXPORTS_SHOWN = 20
 ProgressCallback = Callable[[int], None]
 
 
-def running_sweep_after() -> timedelta:
-    """A running export older than this has lost its worker.
-
-    The model keeps no heartbeat, only when it was asked for; a task cannot
-    run past Celery's hard time limit, so a row still running after that
-    (plus a margin for its time in the queue) belongs to no live worker.
-    """
-    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + timedelta(minutes=5)
+# A running export whose progress has not moved for this long has lost its worker:
+# progress is written every PROGRESS_EVERY rows, a second or two apart, and the
+# longest silence is the query's first rows (its sort), well under this.
+RUNNING_SILENT_AFTER = timedelta(minutes=5)
 
 
 # The writer unpacks each row in this order: a change of the feed's columns must change it too.
@@ -420,12 +416,16 @@ def traffic_exports_enqueue(*, export_ids: list[int]) -> int:
 
 
 def traffic_exports_sweep(*, now: datetime | None = None) -> int:
-    """Queue again the exports whose task was lost: pending for minutes, or running past any task's life."""
+    """Queue again the exports whose task was lost: pending for minutes, or running with no progress for minutes.
+
+    Should the first worker be alive after all, both build the file and only
+    one marks it ready (traffic_export_build), so the requester is told once.
+    """
     now = now or timezone.now()
     stale = list(
         TrafficExport.objects.filter(
             Q(status=TrafficExportStatus.PENDING, requested_at__lt=now - PENDING_SWEEP_AFTER)
-            | Q(status=TrafficExportStatus.RUNNING, requested_at__lt=now - running_sweep_after())
+            | Q(status=TrafficExportStatus.RUNNING, heartbeat_at__lt=now - RUNNING_SILENT_AFTER)
         )
         .order_by("pk")
         .values_list("pk", flat=True)[:500]
@@ -443,7 +443,7 @@ def traffic_export_build(*, export_id: int) -> bool:
     """
     claimed = TrafficExport.objects.filter(
         pk=export_id, status__in=[TrafficExportStatus.PENDING, TrafficExportStatus.RUNNING]
-    ).update(status=TrafficExportStatus.RUNNING, rows_done=0)
+    ).update(status=TrafficExportStatus.RUNNING, rows_done=0, heartbeat_at=timezone.now())
     if claimed != 1:
         return False
     export = TrafficExport.objects.select_related("membership__user", "membership__company").get(pk=export_id)
@@ -454,7 +454,7 @@ def traffic_export_build(*, export_id: int) -> bool:
 
     def progress(rows_done: int) -> None:
         TrafficExport.objects.filter(pk=export_id, status=TrafficExportStatus.RUNNING).update(
-            rows_done=rows_done
+            rows_done=rows_done, heartbeat_at=timezone.now()
         )
 
     try:

@@ -337,6 +337,8 @@ class TrafficExport(models.Model):
     rows_done = models.BigIntegerField(_("rows written"), default=0)
     in_clear = models.BooleanField(_("numbers in clear"), default=False)
     file = models.FileField(_("file"), upload_to="traffic/%Y/%m/", blank=True)
+    # Written with each progress update: a running export silent for minutes has lost its worker.
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     objects = TrafficExportQuerySet.as_manager()

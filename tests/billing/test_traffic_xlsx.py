@@ -512,18 +512,24 @@ def test_an_export_is_its_requesters_only(cast: Cast, client: Client, enqueued: 
 
 
 def test_the_sweep_queues_again_the_exports_whose_task_was_lost(cast: Cast, enqueued: list[int]) -> None:
-    def export(status: str, age: timedelta) -> TrafficExport:
+    def export(status: str, age: timedelta, *, silent_for: timedelta | None = None) -> TrafficExport:
         row = TrafficExport.objects.create(
             company=cast.rossi, membership=cast.rossi_admin, language="en", status=status, filters={}
         )
-        TrafficExport.objects.filter(pk=row.pk).update(requested_at=timezone.now() - age)
+        heartbeat = None if silent_for is None else timezone.now() - silent_for
+        TrafficExport.objects.filter(pk=row.pk).update(
+            requested_at=timezone.now() - age, heartbeat_at=heartbeat
+        )
         return row
 
     lost_pending = export("pending", timedelta(minutes=6))
     export("pending", timedelta(minutes=1))  # its task is on its way
-    export("running", timedelta(minutes=10))  # still within a task's life
-    dead_running = export("running", traffic_xlsx.running_sweep_after() + timedelta(minutes=1))
-    export("ready", timedelta(days=1))
+    # A long build still moving, however old the request.
+    export("running", timedelta(hours=2), silent_for=timedelta(seconds=3))
+    dead_running = export(
+        "running", timedelta(minutes=8), silent_for=traffic_xlsx.RUNNING_SILENT_AFTER + timedelta(seconds=1)
+    )
+    export("ready", timedelta(days=1), silent_for=timedelta(days=1))
 
     assert traffic_exports_sweep() == 2
     assert enqueued == [lost_pending.pk, dead_running.pk]
