@@ -30,18 +30,8 @@ from billing.models import (
     TaxExemption,
 )
 from billing.services import tax_exemption_approve
+from selfcare.admin_base import ReadOnlyModelAdmin
 from selfcare.models import User
-
-
-class _ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PaymentEventInline(admin.TabularInline[PaymentEvent, Payment]):
@@ -57,7 +47,7 @@ class PaymentEventInline(admin.TabularInline[PaymentEvent, Payment]):
 
 
 @admin.register(Payment)
-class PaymentAdmin(_ReadOnlyAdmin):
+class PaymentAdmin(ReadOnlyModelAdmin[Payment]):
     list_display = [
         "reference",
         "company",
@@ -85,7 +75,7 @@ class PaymentAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(PaymentEvent)
-class PaymentEventAdmin(_ReadOnlyAdmin):
+class PaymentEventAdmin(ReadOnlyModelAdmin[PaymentEvent]):
     list_display = ["provider", "event_id", "payment", "outcome", "received_at"]
     list_filter = ["provider", "outcome", "received_at"]
     search_fields = ["=event_id", "=payment__reference", "payment__receipt_number"]
@@ -117,7 +107,7 @@ class InvoiceLineInline(admin.TabularInline[InvoiceLine, Invoice]):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(InvoiceDocumentsAdminMixin, InvoiceCorrectionsAdminMixin, _ReadOnlyAdmin):
+class InvoiceAdmin(InvoiceDocumentsAdminMixin, InvoiceCorrectionsAdminMixin, ReadOnlyModelAdmin[Invoice]):
     """An issued invoice never changes (a correction is a credit note): staff look, credit, record transfers."""
 
     list_display = [
@@ -167,7 +157,7 @@ class BillingRunChunkInline(admin.TabularInline[BillingRunChunk, BillingRun]):
 
 
 @admin.register(BillingRun)
-class BillingRunAdmin(BillingRunAdminMixin, _ReadOnlyAdmin):
+class BillingRunAdmin(BillingRunAdminMixin, ReadOnlyModelAdmin[BillingRun]):
     # billing.forms_billing_run: "Start a billing run" and the progress that follows it.
     list_display = [
         "period_start",
@@ -257,7 +247,7 @@ _PAYMENT_METHOD_FIELDS = (
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(_ReadOnlyAdmin):
+class PaymentMethodAdmin(ReadOnlyModelAdmin[PaymentMethod]):
     """Companies' payment methods, current and superseded: read-only, and masked.
 
     A change is made by the company's admins or legal representatives in the

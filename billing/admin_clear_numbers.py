@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.clear_numbers import ClearNumbersAlreadyDecidedError, clear_numbers_approve, clear_numbers_reject
 from billing.models import ClearNumbersRequest, ClearNumbersStatus
+from selfcare.admin_base import ReadOnlyModelAdmin
 from selfcare.models import User
 
 # The decision is a change of the request: the group that decides has this permission.
@@ -61,7 +62,8 @@ def _staff_user(request: HttpRequest) -> User:
     return user
 
 
-class ClearNumbersRequestAdmin(admin.ModelAdmin[ClearNumbersRequest]):
+class ClearNumbersRequestAdmin(ReadOnlyModelAdmin[ClearNumbersRequest]):
+    # What the legal representative asked is never edited: the decision is an action.
     """Legal representatives' requests for numbers in clear: read-only, decided by the actions."""
 
     list_display = [
@@ -93,16 +95,6 @@ class ClearNumbersRequestAdmin(admin.ModelAdmin[ClearNumbersRequest]):
     @admin.display(description=_("lines"))
     def line_numbers(self, asked: ClearNumbersRequest) -> str:
         return ", ".join(sorted(line.number for line in asked.lines.all()))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # What the legal representative asked is never edited; the decision is an action.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_decide_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm(DECIDE_PERMISSION)

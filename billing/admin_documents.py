@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.documents import invoice_copy_request
 from billing.models import Invoice, InvoiceDocument, SdiState
 from billing.sdi import SdiTransitionError, sdi_state_record
+from selfcare.admin_base import ReadOnlyModelAdmin
 from selfcare.models import User
 
 
@@ -111,7 +112,7 @@ class InvoiceDocumentsAdminMixin(admin.ModelAdmin[Invoice]):
 _DOCUMENT_FIELDS = ("invoice", "kind", "status", "stored_file", "requested_by", "requested_at", "ready_at")
 
 
-class InvoiceDocumentAdmin(admin.ModelAdmin[InvoiceDocument]):
+class InvoiceDocumentAdmin(ReadOnlyModelAdmin[InvoiceDocument]):
     """The invoices' files as made: staff look; copies are issued from the invoice, files never edited."""
 
     list_display = [
@@ -138,12 +139,3 @@ class InvoiceDocumentAdmin(admin.ModelAdmin[InvoiceDocument]):
     @admin.display(description=_("company"), ordering="invoice__company__name")
     def invoice_company(self, document: InvoiceDocument) -> str:
         return document.invoice.company.name
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

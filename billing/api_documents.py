@@ -8,7 +8,6 @@ invoice or copy is 404 for every role and method (selfcare.api.base.TenantAPIMix
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -21,7 +20,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -36,33 +35,8 @@ from billing.models import Invoice, InvoiceDocument, InvoiceDocumentKind, Invoic
 from billing.views_documents import document_response
 from selfcare import permissions
 from selfcare.api.base import TenantAPIMixin
+from selfcare.api.renderers import PdfRenderer, XmlRenderer
 from selfcare.models import User
-
-
-class _FileRenderer(BaseRenderer):
-    """For `Accept` naming the file's type. The file itself streams past the renderers: only errors come here."""
-
-    charset = "utf-8"
-
-    def render(
-        self,
-        data: Any,
-        accepted_media_type: str | None = None,
-        renderer_context: Mapping[str, Any] | None = None,
-    ) -> bytes:
-        if isinstance(data, Mapping):
-            return "\n".join(f"{key}: {value}" for key, value in data.items()).encode()
-        return str(data).encode()
-
-
-class PdfRenderer(_FileRenderer):
-    media_type = "application/pdf"
-    format = "pdf"
-
-
-class XmlRenderer(_FileRenderer):
-    media_type = "application/xml"
-    format = "xml"
 
 
 class ElectronicInvoiceUnavailable(APIException):

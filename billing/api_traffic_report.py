@@ -31,7 +31,7 @@ from billing.models import TrafficDirection, TrafficRecord, TrafficService
 from billing.traffic_csv import traffic_csv_response
 from billing.traffic_report import TrafficFilters, feed_value, traffic_download_audit, traffic_report_queryset
 from selfcare.api.base import TenantAPIMixin
-from selfcare.api.lines import CSVRenderer
+from selfcare.api.renderers import CSVRenderer
 from selfcare.models import Membership, User
 
 TRAFFIC_FILTER_PARAMETERS = [

@@ -15,7 +15,6 @@ user's id, in the same company or another, is 404 for every method
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -28,7 +27,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -42,25 +41,8 @@ from billing.traffic_xlsx import (
 )
 from billing.views_traffic_xlsx import export_file_response, xlsx_file_response
 from selfcare.api.base import TenantAPIMixin
+from selfcare.api.renderers import XlsxRenderer
 from selfcare.models import User
-
-
-class XlsxRenderer(BaseRenderer):
-    """For `Accept` naming the XLSX type. The file itself streams past the renderers: only errors come here."""
-
-    media_type = XLSX_CONTENT_TYPE
-    format = "xlsx"
-    charset = "utf-8"
-
-    def render(
-        self,
-        data: Any,
-        accepted_media_type: str | None = None,
-        renderer_context: Mapping[str, Any] | None = None,
-    ) -> bytes:
-        if isinstance(data, Mapping):
-            return "\n".join(f"{key}: {value}" for key, value in data.items()).encode()
-        return str(data).encode()
 
 
 class ExportNotReady(APIException):

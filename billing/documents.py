@@ -37,6 +37,7 @@ from billing.models import (
     InvoiceKind,
 )
 from selfcare import permissions
+from selfcare.celery import outbox_enqueue
 from selfcare.models import Membership, Role, User
 from selfcare.services.notifications import notify
 
@@ -169,22 +170,7 @@ def invoice_copies_enqueue(*, document_ids: list[int]) -> int:
     """Queue the making of each copy; a broker that is down is left to the sweep. How many were queued."""
     from billing.tasks_documents import invoice_copy_make
 
-    queued = 0
-    for document_id in document_ids:
-        try:
-            invoice_copy_make.apply_async(
-                args=(document_id,),
-                retry_policy={
-                    "max_retries": 1,
-                    "interval_start": 0,
-                    "interval_step": 0.2,
-                    "interval_max": 0.2,
-                },
-            )
-            queued += 1
-        except Exception:  # the row is committed and pending: the sweep queues it again
-            logger.warning("invoice copy %s not queued: the sweep will", document_id, exc_info=True)
-    return queued
+    return outbox_enqueue(invoice_copy_make, document_ids, what="invoice copies")
 
 
 def invoice_copies_sweep() -> int:

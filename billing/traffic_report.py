@@ -245,6 +245,39 @@ def clear_windows_in(*, clear_windows: list[ClearWindow], filters: TrafficFilter
     ]
 
 
+# The audit event of every download that shows the other party in clear.
+IN_CLEAR_AUDIT_EVENT = "traffic_numbers_in_clear_downloaded"
+
+
+def traffic_in_clear_audit(
+    *,
+    membership: Membership,
+    actor: User | None,
+    filters: TrafficFilters,
+    windows: list[ClearWindow],
+    file_format: str,
+    export_id: int | None = None,
+) -> None:
+    """The audit record of a download showing numbers in clear (privacy code, art. 124): each one is a disclosure."""
+    details: dict[str, Any] = {
+        "format": file_format,
+        "filters": {
+            "from": filters.first_day.isoformat(),
+            "to": filters.last_day.isoformat(),
+            "line_ids": list(filters.line_ids),
+            "service": filters.service,
+            "direction": filters.direction,
+        },
+        "windows": [
+            {"line_id": w.line_id, "from": w.first_day.isoformat(), "to": w.last_day.isoformat()}
+            for w in windows
+        ],
+    }
+    if export_id is not None:
+        details["export_id"] = export_id
+    audit_record(actor=actor, target=membership, event=IN_CLEAR_AUDIT_EVENT, details=details)
+
+
 def traffic_download_audit(
     *,
     membership: Membership,
@@ -253,26 +286,9 @@ def traffic_download_audit(
     clear_windows: list[ClearWindow],
     file_format: str,
 ) -> None:
-    """Write the audit record of a download whose numbers may be in clear; nothing for a masked one."""
+    """Audit a download whose numbers may be in clear (its filters meet an approved window); nothing for a masked one."""
     windows = clear_windows_in(clear_windows=clear_windows, filters=filters)
-    if not windows:
-        return
-    audit_record(
-        actor=actor,
-        target=membership,
-        event="traffic_numbers_in_clear_downloaded",
-        details={
-            "format": file_format,
-            "filters": {
-                "from": filters.first_day.isoformat(),
-                "to": filters.last_day.isoformat(),
-                "line_ids": list(filters.line_ids),
-                "service": filters.service,
-                "direction": filters.direction,
-            },
-            "windows": [
-                {"line_id": w.line_id, "from": w.first_day.isoformat(), "to": w.last_day.isoformat()}
-                for w in windows
-            ],
-        },
-    )
+    if windows:
+        traffic_in_clear_audit(
+            membership=membership, actor=actor, filters=filters, windows=windows, file_format=file_format
+        )

@@ -50,10 +50,11 @@ from billing.traffic_report import (
     clear_windows_in,
     feed_value,
     traffic_download_audit,
+    traffic_in_clear_audit,
     traffic_report_queryset,
 )
+from selfcare.celery import outbox_enqueue
 from selfcare.models import Membership, User
-from selfcare.services.audit import audit_record
 from selfcare.services.notifications import notify
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,6 @@ PROGRESS_EVERY = 10_000
 # A pending export older than this has lost its task (broker down, worker killed before it started).
 PENDING_SWEEP_AFTER = timedelta(minutes=5)
 # The same name the CSV download uses: staff search the audit trail by it.
-AUDIT_EVENT = "traffic_numbers_in_clear_downloaded"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # How many of the user's exports the list page shows: the newest.
 EXPORTS_SHOWN = 20
@@ -359,26 +359,14 @@ def traffic_export_download(*, export: TrafficExport, by: User | None) -> Traffi
     if export.in_clear:
         filters = filters_from_json(export.filters)
         windows = clear_windows_in(clear_windows=clear_windows_for(export.membership), filters=filters)
-        audit_record(
+        # The windows as approved now; the file itself was built with those of its day (flagged in_clear).
+        traffic_in_clear_audit(
+            membership=export.membership,
             actor=by,
-            target=export.membership,
-            event=AUDIT_EVENT,
-            details={
-                "format": "xlsx",
-                "export_id": export.pk,
-                "filters": {
-                    "from": filters.first_day.isoformat(),
-                    "to": filters.last_day.isoformat(),
-                    "line_ids": list(filters.line_ids),
-                    "service": filters.service,
-                    "direction": filters.direction,
-                },
-                # As approved now: the file was built with the windows of its day, flagged in_clear.
-                "windows": [
-                    {"line_id": w.line_id, "from": w.first_day.isoformat(), "to": w.last_day.isoformat()}
-                    for w in windows
-                ],
-            },
+            filters=filters,
+            windows=windows,
+            file_format="xlsx",
+            export_id=export.pk,
         )
     return export
 
@@ -397,22 +385,7 @@ def traffic_exports_enqueue(*, export_ids: list[int]) -> int:
     """Queue the building of each export; a broker that is down is left to the sweep. How many were queued."""
     from billing.tasks_traffic_export import traffic_export_build
 
-    queued = 0
-    for export_id in export_ids:
-        try:
-            traffic_export_build.apply_async(
-                args=(export_id,),
-                retry_policy={
-                    "max_retries": 1,
-                    "interval_start": 0,
-                    "interval_step": 0.2,
-                    "interval_max": 0.2,
-                },
-            )
-            queued += 1
-        except Exception:  # the row is committed and pending: the sweep queues it again
-            logger.warning("traffic export %s not queued: the sweep will", export_id, exc_info=True)
-    return queued
+    return outbox_enqueue(traffic_export_build, export_ids, what="traffic exports")
 
 
 def traffic_exports_sweep(*, now: datetime | None = None) -> int:

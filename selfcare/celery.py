@@ -1,14 +1,17 @@
 """The Celery application. Its configuration is the CELERY_* settings."""
 
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from celery import Celery, Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "selfcare.settings")
+
+logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,3 +56,27 @@ def resumable_task(*, retry_also: tuple[type[Exception], ...] = ()) -> Callable[
         return task
 
     return decorate
+
+
+# A failed publish must not keep a web request waiting: one quick retry, and
+# the outbox's sweep does the rest.
+ENQUEUE_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+def outbox_enqueue(task: Task[Any, Any], row_ids: Iterable[int], *, what: str) -> int:
+    """Queue `task` once for each outbox row (a committed row whose work is still to do); how many were queued.
+
+    A broker that is down stops the loop at the first failure (the next ones
+    would fail too) and leaves the rows to the periodic sweep that queues
+    them again: the row, not the message, is the record of the work.
+    """
+    queued = 0
+    ids = list(row_ids)
+    for row_id in ids:
+        try:
+            task.apply_async(args=(row_id,), retry_policy=ENQUEUE_RETRY_POLICY)
+        except Exception:  # any failure to publish: the sweep queues them again
+            logger.warning("could not queue %d %s; the sweep will", len(ids) - queued, what, exc_info=True)
+            break
+        queued += 1
+    return queued

@@ -6,7 +6,6 @@ both go through selfcare.selectors.lines.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import django_filters
@@ -19,11 +18,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.generics import GenericAPIView
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from selfcare.api.base import TenantAPIMixin
 from selfcare.api.companies import CompanyUserSerializer
+from selfcare.api.renderers import CSVRenderer
 from selfcare.forms_lines import SEARCH_MAX_LENGTH, NumberSearchField
 from selfcare.models import Line, LineKind, LineStatus, Offer
 from selfcare.selectors.lines import LINE_SORT_CHOICES, LineFilters, line_filters_apply, line_ordering
@@ -149,24 +149,6 @@ class LineViewSet(TenantAPIMixin[Line], viewsets.ReadOnlyModelViewSet[Line]):
 
     def get_queryset(self) -> QuerySet[Line]:
         return super().get_queryset().select_related("offer", "assigned_to__user")
-
-
-class CSVRenderer(BaseRenderer):
-    """For `Accept: text/csv`. The CSV itself streams past the renderers: only errors come here."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(
-        self,
-        data: Any,
-        accepted_media_type: str | None = None,
-        renderer_context: Mapping[str, Any] | None = None,
-    ) -> bytes:
-        if isinstance(data, Mapping):
-            return "\n".join(f"{key}: {value}" for key, value in data.items()).encode()
-        return str(data).encode()
 
 
 class LineExportView(TenantAPIMixin[Line], GenericAPIView[Line]):

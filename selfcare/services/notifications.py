@@ -36,6 +36,7 @@ from django.db.models import F, Q
 from django.template import Context, Engine
 from django.utils import timezone, translation
 
+from selfcare.celery import outbox_enqueue
 from selfcare.models import Channel, Company, DeliveryStatus, Membership, Notification, User
 from selfcare.sms import send_sms
 
@@ -64,10 +65,6 @@ USER_CHANNELS: tuple[Channel, ...] = (Channel.INBOX, Channel.EMAIL)
 _EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
 _DEDUPE_KEY_MAX_LENGTH = Notification._meta.get_field("dedupe_key").max_length or 300
 _SUBJECT_MAX_LENGTH = Notification._meta.get_field("subject").max_length or 200
-
-# A failed publish must not keep a web request waiting: one quick retry, and
-# the sweep does the rest.
-_ENQUEUE_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
 @dataclass(frozen=True)
@@ -240,19 +237,7 @@ def notifications_enqueue(*, notification_ids: Sequence[int]) -> int:
     # selfcare.tasks imports this module: import the task when it is needed.
     from selfcare.tasks import send_notification
 
-    queued = 0
-    for notification_id in notification_ids:
-        try:
-            send_notification.apply_async(args=(notification_id,), retry_policy=_ENQUEUE_RETRY_POLICY)
-        except Exception:  # Any failure to publish: the sweep will send them.
-            logger.warning(
-                "could not queue %d notification(s); the sweep will send them",
-                len(notification_ids) - queued,
-                exc_info=True,
-            )
-            break
-        queued += 1
-    return queued
+    return outbox_enqueue(send_notification, notification_ids, what="notification(s)")
 
 
 class DeliveryOutcome(StrEnum):

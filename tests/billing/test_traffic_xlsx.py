@@ -28,6 +28,7 @@ from billing import traffic_xlsx
 from billing.models import ClearNumbersRequest, ClearNumbersStatus, TrafficExport, TrafficExportStatus
 from billing.traffic_csv import localized_header
 from billing.traffic_import import traffic_import_files
+from billing.traffic_report import IN_CLEAR_AUDIT_EVENT
 from billing.traffic_xlsx import traffic_export_build, traffic_exports_sweep, traffic_xlsx_write
 from selfcare.models import Notification
 from tests.billing.traffic_files import call, data_session, feed_file
@@ -288,7 +289,7 @@ def test_a_small_report_downloads_at_once_with_the_numbers_masked(cast: Cast, cl
     assert rows["r1"][5] == "+393471234XXX"
     assert rows["r3"][5] is None  # a data session has no other party
     assert not TrafficExport.objects.exists()
-    assert not LogEntry.objects.filter(additional_data__event=traffic_xlsx.AUDIT_EVENT).exists()
+    assert not LogEntry.objects.filter(additional_data__event=IN_CLEAR_AUDIT_EVENT).exists()
 
 
 @pytest.mark.usefixtures("traffic")
@@ -354,7 +355,7 @@ def test_a_line_user_never_sees_numbers_in_clear_and_is_not_audited(cast: Cast, 
     rows = data_rows(read_xlsx(body_of(client.get(reverse("billing:traffic-export-xlsx")))))
 
     assert rows["r1"][5] == "+393471234XXX"
-    assert not LogEntry.objects.filter(additional_data__event=traffic_xlsx.AUDIT_EVENT).exists()
+    assert not LogEntry.objects.filter(additional_data__event=IN_CLEAR_AUDIT_EVENT).exists()
 
 
 # ---------------------------------------------------------------------------
@@ -474,7 +475,7 @@ def test_a_background_export_in_clear_is_audited_at_each_download(
     client.get(reverse("billing:traffic-export-xlsx"))
     export = TrafficExport.objects.get()
     traffic_export_build(export_id=export.pk)
-    assert not LogEntry.objects.filter(additional_data__event=traffic_xlsx.AUDIT_EVENT).exists()
+    assert not LogEntry.objects.filter(additional_data__event=IN_CLEAR_AUDIT_EVENT).exists()
 
     for _ in range(2):
         rows = data_rows(
@@ -484,7 +485,7 @@ def test_a_background_export_in_clear_is_audited_at_each_download(
     export.refresh_from_db()
     assert export.in_clear is True
     assert rows["r1"][5] == "+393471234567"
-    entries = LogEntry.objects.filter(additional_data__event=traffic_xlsx.AUDIT_EVENT)
+    entries = LogEntry.objects.filter(additional_data__event=IN_CLEAR_AUDIT_EVENT)
     assert entries.count() == 2
     assert {e.additional_data["export_id"] for e in entries} == {export.pk}
 
