@@ -33,6 +33,20 @@ def database_url_of_test_database() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
+def purge_the_runs_queue() -> None:
+    """Empty this run's queue before a worker starts on it.
+
+    Earlier tests of the same run commit rows whose tasks are queued with no
+    worker to run them (notifications, copies, exports). A worker started
+    later would run those too, and a test counting its own tasks would count
+    theirs. The purge happens before the test queues anything.
+    """
+    from selfcare.celery import app
+
+    # The app's queues are this run's only: CELERY_TASK_DEFAULT_QUEUE (tests/settings.py).
+    app.control.purge()
+
+
 class WorkerProcess:
     def __init__(self, *, concurrency: int = 1, extra_env: dict[str, str] | None = None) -> None:
         self.concurrency = concurrency
@@ -45,6 +59,7 @@ class WorkerProcess:
         return Path(self._log.name).read_text(errors="replace")
 
     def start(self, timeout: float = 60) -> WorkerProcess:
+        purge_the_runs_queue()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.conf import settings
 
@@ -18,6 +20,20 @@ def test_a_task_sent_to_the_broker_is_run_by_a_real_worker(celery_worker_process
     heartbeat.delay()
 
     wait_until(lambda: Heartbeat.objects.filter(name=WORKER_HEARTBEAT).exists())
+
+
+@pytest.mark.worker
+def test_a_test_worker_starts_on_an_empty_queue(transactional_db: None) -> None:
+    # What an earlier test's commit leaves behind with no worker to run it.
+    heartbeat.delay()
+    heartbeat.delay()
+
+    with WorkerProcess() as worker:
+        heartbeat.delay()
+        wait_until(lambda: f"Task {heartbeat.name}[" in worker.log and " succeeded in " in worker.log)
+        time.sleep(1)  # room for any other message in the queue to be run too
+
+        assert worker.log.count(f"Task {heartbeat.name}[") == 2  # received, then succeeded: one task
 
 
 def test_tasks_are_acknowledged_late_and_given_back_if_their_worker_dies() -> None:
