@@ -130,6 +130,9 @@ class WorkerProcess:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+        if exc_type is not None:
+            # A failing test shows what the worker did: the reason is usually there.
+            sys.stderr.write(f"--- Celery worker log ---\n{self.log}\n")
         Path(self._log.name).unlink(missing_ok=True)
 
 

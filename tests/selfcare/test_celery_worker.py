@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -34,6 +35,13 @@ def test_a_test_worker_starts_on_an_empty_queue(transactional_db: None) -> None:
         time.sleep(1)  # room for any other message in the queue to be run too
 
         assert worker.log.count(f"Task {heartbeat.name}[") == 2  # received, then succeeded: one task
+
+
+def test_each_pytest_process_has_a_queue_and_cache_prefix_of_its_own() -> None:
+    # Under xdist, the workers must not share what pytest's controller chose.
+    process = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    assert settings.CELERY_TASK_DEFAULT_QUEUE.startswith(f"test-{process}-")
+    assert settings.CACHES["default"]["KEY_PREFIX"] == settings.CELERY_TASK_DEFAULT_QUEUE
 
 
 def test_tasks_are_acknowledged_late_and_given_back_if_their_worker_dies() -> None:
