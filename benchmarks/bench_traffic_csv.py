@@ -82,28 +82,6 @@ def ensure_company() -> tuple[Any, Any]:
     return company, membership
 
 
-def _partitions_ensure(cursor: Any, first: date, last: date) -> None:
-    """The day partitions of the window, made as billing.traffic_import makes them."""
-    from billing.traffic_import import TRAFFIC_PARTITION_LOCK, traffic_partition_name
-
-    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TRAFFIC_PARTITION_LOCK])
-    cursor.execute(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'billing_trafficrecord'::regclass"
-    )
-    have = {name for (name,) in cursor.fetchall()}
-    day = first
-    while day <= last:
-        name = traffic_partition_name(day)
-        if name not in have:
-            cursor.execute(f"CREATE TABLE {name} (LIKE billing_trafficrecord)")
-            cursor.execute(
-                f"ALTER TABLE billing_trafficrecord ATTACH PARTITION {name} "
-                f"FOR VALUES FROM ('{day.isoformat()}') TO ('{(day + timedelta(days=1)).isoformat()}')"
-            )
-        day += timedelta(days=1)
-
-
 # One statement, all in PostgreSQL: record g at an even step through the window,
 # for a line picked by a multiplicative hash, a mix of calls, SMS, MMS and data.
 _RECORDS_INSERT = """
@@ -134,6 +112,7 @@ def ensure_records(company: Any) -> None:
     """RECORDS records of the company over the report's window; kept if already there."""
     from django.utils import timezone
 
+    from billing.traffic_import import traffic_partitions_add
     from billing.traffic_report import ROME, report_window
     from selfcare.models import Line
 
@@ -155,7 +134,8 @@ def ensure_records(company: Any) -> None:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM billing_trafficrecord WHERE company_id = %s", [company.pk])
-        _partitions_ensure(cursor, first, last)
+        window = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        traffic_partitions_add(cursor=cursor, days=window)
         cursor.execute(
             _RECORDS_INSERT,
             {

@@ -34,7 +34,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from benchmarks.common import Result
@@ -93,7 +93,7 @@ def ensure_company() -> tuple[int, int]:
 
 def ensure_records(company_id: int) -> None:
     """RECORDS records of the bench company over the last DAYS days, made once (again if the size or the days changed)."""
-    from billing.traffic_import import TRAFFIC_PARTITION_LOCK, traffic_partition_name
+    from billing.traffic_import import traffic_partitions_add
 
     today = timezone.localdate()
     first = today - timedelta(days=DAYS)
@@ -107,21 +107,9 @@ def ensure_records(company_id: int) -> None:
             return
         started = time.perf_counter()
         cursor.execute("DELETE FROM billing_trafficrecord WHERE company_id = %s", [company_id])
-        # The day partitions, made as the importer makes them (billing.traffic_import).
-        cursor.execute("SELECT pg_advisory_lock(%s)", [TRAFFIC_PARTITION_LOCK])
-        try:
-            for offset in range(DAYS + 1):
-                day = first + timedelta(days=offset)
-                name = traffic_partition_name(day)
-                cursor.execute("SELECT to_regclass(%s)", [name])
-                if cursor.fetchone()[0] is None:
-                    cursor.execute(f"CREATE TABLE {name} (LIKE billing_trafficrecord)")
-                    cursor.execute(
-                        f"ALTER TABLE billing_trafficrecord ATTACH PARTITION {name} "
-                        f"FOR VALUES FROM ('{day.isoformat()}') TO ('{(day + timedelta(days=1)).isoformat()}')"
-                    )
-        finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [TRAFFIC_PARTITION_LOCK])
+        # The day partitions, made as the importer makes them, under its lock until commit.
+        with transaction.atomic():
+            traffic_partitions_add(cursor=cursor, days=[first + timedelta(days=n) for n in range(DAYS + 1)])
         # Evenly spread over the days, Rome time, each on one of the company's lines; a quarter data
         # sessions (no other party), the rest calls and SMS to mobiles.
         cursor.execute(

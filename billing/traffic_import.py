@@ -88,6 +88,7 @@ __all__ = [
     "traffic_import_file",
     "traffic_import_files",
     "traffic_partition_name",
+    "traffic_partitions_add",
 ]
 
 logger = logging.getLogger(__name__)
@@ -551,10 +552,19 @@ def _partitions_ensure(cursor: Any) -> None:
     days = {day for (day,) in cursor.fetchall()}
     if not (missing := days - _partition_days(cursor)):
         return
+    traffic_partitions_add(cursor=cursor, days=missing)
+
+
+def traffic_partitions_add(*, cursor: Any, days: Iterable[date]) -> None:
+    """Make the day partitions among `days` that are still missing (PostgreSQL), in the caller's transaction.
+
+    Also what the benchmarks and tests use to make room for rows they write
+    straight into the table, so that every partition is made the same way.
+    """
     # Held until commit: another import that needs the same days waits here, then
     # sees them made (READ COMMITTED: the next statement sees what was committed).
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TRAFFIC_PARTITION_LOCK])
-    for day in sorted(missing - _partition_days(cursor)):
+    for day in sorted(set(days) - _partition_days(cursor)):
         name = traffic_partition_name(day)
         cursor.execute(f"CREATE TABLE {name} (LIKE billing_trafficrecord)")
         cursor.execute(
