@@ -31,7 +31,8 @@ from schwifty import exceptions as iban_errors
 from billing.models import PaymentMethod, PaymentMethodKind
 from billing.payments import CardRegistration
 from selfcare import permissions
-from selfcare.models import Company, Membership, Role, User
+from selfcare.models import Company, Membership
+from selfcare.selectors.companies import company_managers
 from selfcare.services.audit import audit_record
 from selfcare.services.notifications import notify
 from selfcare.validators import normalize_vat_number, validate_tax_code, validate_vat_number
@@ -295,19 +296,8 @@ def payment_method_set(
             company=company,
             event="payment_method_changed",
             key=f"payment-method-{method.pk}",
-            recipients=_billing_managers(company),
+            recipients=company_managers(company=company),
             context={"method": method, "changed_by": membership.user},
             link=reverse("billing:payment-method"),
         )
     return method
-
-
-def _billing_managers(company: Company) -> list[User]:
-    """Who is told of a change: everyone who may make one (administrators and legal representatives)."""
-    return list(
-        User.objects.filter(
-            memberships__company=company, memberships__role__in=[Role.ADMIN, Role.LEGAL_REP], is_active=True
-        )
-        .distinct()
-        .order_by("pk")
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, QuerySet
 
-from selfcare.models import Line, LineQuerySet, Membership, User
+from selfcare.models import Company, Line, LineQuerySet, Membership, Role, User
 
 
 def memberships_of(*, user: User) -> QuerySet[Membership]:
@@ -23,6 +23,17 @@ def membership_for_session(*, user: User | AnonymousUser, membership_id: object)
         if selected is not None:
             return selected
     return memberships.first()
+
+
+def company_managers(*, company: Company) -> list[User]:
+    """The company's active administrators and legal representatives: who manages its contract and is told of it."""
+    return list(
+        User.objects.filter(
+            memberships__company=company, memberships__role__in=[Role.ADMIN, Role.LEGAL_REP], is_active=True
+        )
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def lines_visible_to(*, membership: Membership) -> LineQuerySet:
