@@ -292,3 +292,18 @@ from billing.admin_clear_numbers import ClearNumbersRequestAdmin  # noqa: E402  
 from billing.models import ClearNumbersRequest  # noqa: E402
 
 admin.site.register(ClearNumbersRequest, ClearNumbersRequestAdmin)
+
+# Fair use (billing.admin_fair_use): the policy's rules with their limits, the runs, the findings
+# decided by actions (each with its form page), and the measures, read-only.
+from billing.admin_fair_use import (  # noqa: E402  (kept with its registration)
+    FairUseFindingAdmin,
+    FairUseMeasureAdmin,
+    FairUseRuleAdmin,
+    FairUseRunAdmin,
+)
+from billing.models import FairUseFinding, FairUseMeasure, FairUseRule, FairUseRun  # noqa: E402
+
+admin.site.register(FairUseRule, FairUseRuleAdmin)
+admin.site.register(FairUseRun, FairUseRunAdmin)
+admin.site.register(FairUseFinding, FairUseFindingAdmin)
+admin.site.register(FairUseMeasure, FairUseMeasureAdmin)

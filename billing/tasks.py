@@ -34,6 +34,13 @@ def expire_invoices() -> None:
 
 # The tasks on the invoices' files live in their own module; imported here so that Celery registers them.
 from billing.tasks_documents import invoice_copies_sweep, invoice_copy_make, sdi_transmit_pending  # noqa: E402, F401
+from billing.tasks_fair_use import (  # noqa: E402, F401 - so that Celery registers them
+    fair_use_chunk,
+    fair_use_run_daily,
+    fair_use_run_monthly,
+    fair_use_runs_sweep,
+)
+from billing.tasks_fair_use_measures import apply_fair_use_suspensions  # noqa: E402, F401 - so that Celery registers it
 from billing.tasks_traffic import import_traffic_inbox  # noqa: E402, F401 - so that Celery registers it
 from billing.tasks_traffic_export import traffic_export_build, traffic_exports_sweep  # noqa: E402, F401 - so that Celery registers them
 from billing.tasks_traffic_retention import purge_traffic  # noqa: E402, F401 - so that Celery registers it

@@ -77,3 +77,11 @@ urlpatterns += [
         name="traffic-export-file",
     ),
 ]
+
+# Fair use: the company's findings and the measures taken on them (billing.views_fair_use).
+from billing import views_fair_use  # noqa: E402  (kept with its routes)
+
+urlpatterns += [
+    path("fair-use/", views_fair_use.FairUseListView.as_view(), name="fair-use"),
+    path("fair-use/<int:pk>/", views_fair_use.FairUseFindingView.as_view(), name="fair-use-finding"),
+]

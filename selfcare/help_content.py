@@ -229,7 +229,7 @@ Chiamate: all'estero componi sempre il numero con il prefisso internazionale, si
 
 Internet: verifica che il servizio dati in roaming sia attivo nel paese in cui ti trovi e che l'APN sia internet.it.
 
-Nell'Unione europea usi la tua offerta nazionale senza costi aggiuntivi (Regolamento UE 531/2012 e successive modifiche), per viaggi occasionali ed entro i limiti di uso corretto (fair use).
+Nell'Unione europea, in Islanda, Liechtenstein e Norvegia usi la tua offerta nazionale senza costi aggiuntivi (roaming come a casa, Regolamento UE 2022/612, che ha sostituito il 531/2012), per viaggi occasionali ed entro i limiti di uso corretto (fair use). Svizzera, Regno Unito, San Marino e Città del Vaticano non sono nell'Unione europea: lì si applicano le tariffe della loro zona.
 
 Per il traffico dati all'estero si applica sempre il controllo della spesa (Regolamento UE 544/2009), con una soglia massima di 200 € al mese.
 
@@ -243,13 +243,94 @@ Calls: abroad, always dial the number with its international prefix, for local c
 
 Internet: check that data roaming is available in the country you are in and that the APN is internet.it.
 
-In the European Union you use your domestic offer at no extra cost (EU Regulation 531/2012 as amended), on occasional trips and within the fair-use limits.
+In the European Union, Iceland, Liechtenstein and Norway you use your domestic offer at no extra cost (roam like at home, EU Regulation 2022/612, which replaced 531/2012), on occasional trips and within the fair-use limits. Switzerland, the United Kingdom, San Marino and the Vatican City are not in the European Union: their zone's rates apply there.
 
 Data traffic abroad is always subject to the spending control (EU Regulation 544/2009), with a maximum threshold of €200 a month.
 
 If the network chosen automatically does not work, choose another operator by hand from the phone's network settings.
 
 Help: call 1928, free, or +39 320 5000199; for technical assistance on voice and data write on WhatsApp to +39 327 2122942.""",
+    },
+    {
+        "slug": "manual-network-selection",
+        "category": HelpCategory.ABROAD,
+        "position": 30,
+        "title_it": "Selezione manuale della rete all'estero",
+        "title_en": "Choosing the network by hand abroad",
+        "body_it": """\
+All'estero il telefono sceglie da solo un operatore locale. Se la rete scelta non funziona, o il segnale è debole, puoi scegliere a mano un altro operatore del paese.
+
+Android: Impostazioni > Rete e internet > SIM (o Reti mobili) > disattiva Seleziona automaticamente la rete, poi scegli un operatore dall'elenco. iPhone: Impostazioni > Cellulare > Selezione rete > disattiva Automatica, poi scegli un operatore.
+
+La ricerca delle reti può richiedere qualche minuto. Se l'operatore scelto non accetta la SIM, provane un altro dell'elenco.
+
+Al ritorno in Italia riattiva la selezione automatica, altrimenti il telefono potrebbe restare senza rete.
+
+Le tariffe non cambiano con l'operatore scelto: dipendono dalla zona del paese in cui ti trovi.""",
+        "body_en": """\
+Abroad the phone chooses a local operator by itself. If the network it chose does not work, or the signal is weak, you can choose another operator of the country by hand.
+
+Android: Settings > Network and internet > SIMs (or Mobile networks) > turn off Automatically select network, then choose an operator from the list. iPhone: Settings > Mobile data > Network selection > turn off Automatic, then choose an operator.
+
+Searching for networks may take a few minutes. If the operator you chose does not accept the SIM, try another one in the list.
+
+Back in Italy turn automatic selection on again, or the phone may stay without a network.
+
+Rates do not depend on the operator you choose: they depend on the zone of the country you are in.""",
+    },
+    {
+        "slug": "data-abroad",
+        "category": HelpCategory.ABROAD,
+        "position": 40,
+        "title_it": "Internet all'estero: APN, dati in roaming e soglia di spesa",
+        "title_en": "Internet abroad: APN, data roaming and the spending cap",
+        "body_it": """\
+Per navigare all'estero servono tre cose: il roaming e i dati all'estero attivi sulla linea, i dati in roaming attivi sul telefono e l'APN internet.it.
+
+Sulla linea: nella sezione Estero del portale vedi per ogni linea se funzionerà all'estero e se i dati sono attivi, e puoi attivarli o disattivarli.
+
+Sul telefono: Android: Impostazioni > Rete e internet > SIM > Roaming. iPhone: Impostazioni > Cellulare > Opzioni dati cellulare > Roaming dati.
+
+APN: internet.it, con nome utente e password vuoti. Se non riesci a collegarti, controlla l'APN come indicato nella pagina sulla configurazione di internet.
+
+Soglia di spesa: per il traffico dati all'estero a pagamento (quello che la tua offerta nazionale non copre) si applica a ogni linea una soglia di 200 € al mese IVA esclusa (Regolamento CE 544/2009). Ti avvisiamo all'80% e al 100%; al 100% i dati all'estero si fermano finché non scegli di continuare per quel mese o il mese finisce. L'azienda può fissare una soglia più bassa; per una più alta si fa una richiesta.
+
+Nei paesi dell'UE/SEE, con il roaming come a casa, i dati della tua offerta si usano senza costi aggiuntivi, entro l'uso corretto.""",
+        "body_en": """\
+To go online abroad you need three things: roaming and data abroad on for the line, data roaming on in the phone, and the APN internet.it.
+
+On the line: in the portal's Abroad section you see for each line whether it will work abroad and whether data is on, and you can turn them on or off.
+
+On the phone: Android: Settings > Network and internet > SIMs > Roaming. iPhone: Settings > Mobile data > Mobile data options > Data roaming.
+
+APN: internet.it, with user name and password empty. If you cannot connect, check the APN as the page on setting up internet explains.
+
+Spending cap: chargeable data abroad (what your domestic offer does not cover) is capped on every line at €200 a month excluding VAT (Regulation (EC) 544/2009). We tell you at 80% and at 100%; at 100% data abroad stops until you choose to continue for that month or the month ends. The company may set a lower cap; a higher one is asked for with a request.
+
+In the EU/EEA countries, where you roam like at home, your offer's data is used at no extra cost, within fair use.""",
+    },
+    {
+        "slug": "assistance-from-abroad",
+        "category": HelpCategory.ABROAD,
+        "position": 50,
+        "title_it": "Assistenza dall'estero",
+        "title_en": "Getting help from abroad",
+        "body_it": """\
+Dall'estero chiama il 1928: la chiamata è gratuita anche in roaming.
+
+Se dal paese in cui ti trovi il 1928 non è raggiungibile, chiama il numero esteso +39 320 5000199.
+
+Per l'assistenza tecnica sui servizi voce e dati puoi scriverci su WhatsApp al +39 327 2122942.
+
+In caso di furto o smarrimento della SIM all'estero chiamaci subito: blocchiamo la linea perché nessun altro la usi.""",
+        "body_en": """\
+From abroad call 1928: the call is free in roaming too.
+
+If 1928 cannot be reached from the country you are in, call the extended number +39 320 5000199.
+
+For technical assistance on voice and data services you can write to us on WhatsApp at +39 327 2122942.
+
+If the SIM is stolen or lost abroad, call us at once: we block the line so that nobody else uses it.""",
     },
     {
         "slug": "register-of-objections",

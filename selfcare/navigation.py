@@ -44,11 +44,14 @@ SECTIONS: tuple[Section, ...] = (
         _("Lines and SIMs"),
         _("Your lines, SIM and eSIM details, residual credit and recharges."),
         "selfcare:line-list",
+        # The lines' fair-use findings and measures (billing.views_fair_use).
+        also_under=("/fair-use/",),
     ),
     Section(
         "abroad",
         _("Abroad"),
         _("Roaming status, rates by country, the spending cap and a trip calculator."),
+        "roaming:abroad",
     ),
     Section(
         "services",

@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Country names in Italian and English, for the roaming zones and rates.
+    "django_countries",
     "selfcare",
     "billing",
     "roaming",
@@ -266,6 +268,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "billing.tasks.expire_invoices",
         "schedule": crontab(minute="15", hour="0"),
     },
+    # Fair use (DOMAIN.md): yesterday's daily rules at 01:00 Rome time, once the night's
+    # feed files are in; the previous month's rules on the 1st at 01:30.
+    "fair-use-daily": {
+        "task": "billing.tasks_fair_use.fair_use_run_daily",
+        "schedule": crontab(minute="0", hour="1"),
+    },
+    "fair-use-monthly": {
+        "task": "billing.tasks_fair_use.fair_use_run_monthly",
+        "schedule": crontab(minute="30", hour="1", day_of_month="1"),
+    },
+    # Fair-use runs still running after FAIR_USE_RESUME_AFTER: their pending chunks go out again.
+    "fair-use-sweep": {
+        "task": "billing.tasks_fair_use.fair_use_runs_sweep",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     # Traffic feed files dropped in TRAFFIC_INBOX; a run finding nothing costs a directory listing.
     "traffic-inbox": {
         "task": "billing.tasks_traffic.import_traffic_inbox",
@@ -284,6 +302,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Fair-use suspensions take effect on their day: just after midnight Rome time, and
+    # again at noon so that a day the worker was down at night still suspends on time.
+    "fair-use-suspensions-daily": {
+        "task": "billing.tasks_fair_use_measures.apply_fair_use_suspensions",
+        "schedule": crontab(minute="5", hour="0,12"),
+    },
     # Traffic reports (XLSX) in the background whose task was lost are queued again; rebuilding is safe.
     "traffic-exports-sweep": {
         "task": "billing.tasks_traffic_export.traffic_exports_sweep",
@@ -299,6 +323,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 }
 # Companies per chunk of the billing run: a chunk is billed in one transaction.
 BILLING_CHUNK_SIZE = env.int("BILLING_CHUNK_SIZE", default=500)
+# Lines per chunk of a fair-use run: a chunk is checked in one transaction, chunks spread over workers.
+FAIR_USE_CHUNK_LINES = env.int("FAIR_USE_CHUNK_LINES", default=50_000)
+# A fair-use run still running after this many seconds has its pending chunks sent out again.
+FAIR_USE_RESUME_AFTER = env.int("FAIR_USE_RESUME_AFTER", default=600)
 # Where the network drops traffic feed files (docs/feeds.md): complete files are renamed
 # to NAME.csv there, then imported and moved to done/ or refused/ with their summary.
 TRAFFIC_INBOX = Path(env.str("TRAFFIC_INBOX", default=str(VAR_DIR / "inbox" / "traffic")))
@@ -400,6 +428,9 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "selfcare.apitoken", "exclude_fields": ["key_hash", "last_used_at"]},
     # The IBAN and the provider's card token stay out of the log; the masked forms are in it.
     {"model": "billing.paymentmethod", "exclude_fields": ["iban", "card_token"]},
+    # The fair-use policy's rules and limits, which staff change in the admin.
+    "billing.fairuserule",
+    "billing.fairuselimit",
 )
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
@@ -619,5 +650,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "InvoiceDocumentStatusEnum": "billing.models.InvoiceDocumentStatus",
         "SdiStateEnum": "billing.models.SdiState",
         "PaymentStatusEnum": "billing.models.PaymentStatus",
+        "RoamingZoneKindEnum": "roaming.models.ZoneKind",
+        "TripCostKindEnum": "roaming.pricing.CostKind",
     },
 }

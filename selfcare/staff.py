@@ -39,6 +39,16 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "billing.view_payment",
         # Customer care answer questions about requests for numbers in clear; Procedures decide them.
         "billing.view_clearnumbersrequest",
+        # Customers ask about warnings and measures; the fair-use team decides them.
+        "billing.view_fairusefinding",
+        "billing.view_fairusemeasure",
+        # Roaming: they read the price list and set a line's roaming and cap for a caller.
+        "roaming.view_roamingzone",
+        "roaming.view_roamingcountry",
+        "roaming.view_roamingrate",
+        "roaming.view_lineroaming",
+        "roaming.change_lineroaming",
+        "roaming.view_roamingspendmonth",
         "auditlog.view_logentry",
     ),
     "Billing": (
@@ -65,6 +75,16 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "billing.view_paymentmethod",
         "billing.view_invoicedocument",
         "billing.add_invoicedocument",
+        # The roaming price list: zones, the countries in them, and rates with their validity.
+        "roaming.view_roamingzone",
+        "roaming.change_roamingzone",
+        "roaming.view_roamingcountry",
+        "roaming.change_roamingcountry",
+        "roaming.view_roamingrate",
+        "roaming.add_roamingrate",
+        "roaming.change_roamingrate",
+        "roaming.view_lineroaming",
+        "roaming.view_roamingspendmonth",
         "auditlog.view_logentry",
     ),
     "Fraud and fair use": (
@@ -76,6 +96,20 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "selfcare.view_notification",
         "selfcare.view_lineservicechange",
         "selfcare.view_esimprofile",
+        # The policy's limits are theirs to keep; findings are decided through measures.
+        "billing.view_fairuserule",
+        "billing.change_fairuserule",
+        "billing.view_fairuselimit",
+        "billing.add_fairuselimit",
+        "billing.change_fairuselimit",
+        "billing.delete_fairuselimit",
+        "billing.view_fairuserun",
+        "billing.add_fairuserun",
+        "billing.view_fairusechunk",
+        "billing.view_fairusefinding",
+        "billing.change_fairusefinding",
+        "billing.view_fairusemeasure",
+        "billing.add_fairusemeasure",
         "auditlog.view_logentry",
     ),
     "Procedures": (

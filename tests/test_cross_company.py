@@ -14,10 +14,11 @@ import pytest
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
-from django.urls import include, path
+from django.urls import include, path, reverse
 
 from billing.models import (
     ClearNumbersRequest,
+    FairUseFinding,
     Invoice,
     InvoiceDocument,
     PaymentMethod,
@@ -27,6 +28,7 @@ from billing.models import (
 from selfcare.models import ApiToken, Company, Line, Membership, Notification
 from selfcare.views.base import CompanyView
 from tests import tenancy_walk
+from tests.billing.fair_use_rows import make_finding
 from tests.billing.traffic_rows import recent_traffic
 from tests.cast import Cast
 from tests.conftest import log_in
@@ -106,7 +108,18 @@ def foreign_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
         status="ready",
         file="traffic/b.xlsx",
     )
+    # A fair-use finding of Bianchi's line with a measure: its page and API must be 404 to Rossi,
+    # and the fair-use lists must never show it (nor its line's number).
+    bianchi_finding = make_finding(cast.bianchi_line, status="measure")
+    bianchi_finding.measures.create(
+        company=cast.bianchi,
+        line=cast.bianchi_line,
+        kind="speed_limit",
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2099, 1, 31),
+    )
     return {
+        FairUseFinding: bianchi_finding,
         TrafficExport: bianchi_export,
         TrafficRecord: bianchi_traffic,
         Company: cast.bianchi,
@@ -167,6 +180,17 @@ def test_the_walk_covers_the_routes_that_name_objects() -> None:
 
     assert "selfcare:member-edit" in named
     assert "selfcare:member-remove" in named
+    # The Abroad pages and API name a line (roaming.views, roaming.api).
+    assert {"roaming:line", "roaming:line-roaming", "roaming:line-data", "api:roaming-line-detail"} <= set(
+        named
+    )
+
+
+def test_the_public_roaming_pages_need_no_login(client: Client, db: None) -> None:
+    """CONTRACTS.md, "HTTP": the public roaming rates are reachable without logging in."""
+    for name in ("roaming:rates", "roaming:calculator"):
+        assert client.get(reverse(name)).status_code == 200, name
+    assert client.get(reverse("roaming:abroad")).status_code == 302
 
 
 # A test of the test: a deliberately unscoped view must make the walk fail.

@@ -13,6 +13,7 @@ from rest_framework.routers import SimpleRouter
 from billing import api as billing_api
 from billing import api_invoice_payments as billing_api_invoice_payments
 from billing import api_payment_methods
+from roaming import api as roaming_api
 from selfcare.api import companies, credit, esim, line_services, lines
 from selfcare.api import help as help_api
 
@@ -25,6 +26,7 @@ router.register("company/users", companies.CompanyUserViewSet, basename="company
 router.register("lines", lines.LineViewSet, basename="line")
 router.register("tokens", companies.ApiTokenViewSet, basename="token")
 router.register("invoices", billing_api.InvoiceViewSet, basename="invoice")
+router.register("roaming/lines", roaming_api.RoamingLineViewSet, basename="roaming-line")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", companies.MeView.as_view(), name="me"),
@@ -34,6 +36,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Public, like the help pages (CONTRACTS.md, "HTTP").
     path("help/", help_api.HelpPageListView.as_view(), name="help-page-list"),
     path("help/<slug:slug>/", help_api.HelpPageDetailView.as_view(), name="help-page-detail"),
+    # Public, like the roaming rates page (CONTRACTS.md, "HTTP").
+    path("roaming/zones/", roaming_api.RoamingZoneListView.as_view(), name="roaming-zone-list"),
+    path("roaming/estimate/", roaming_api.TripEstimateView.as_view(), name="roaming-estimate"),
     # Before the router's routes, so that "export.csv" is never read as a line id.
     path("lines/export.csv", lines.LineExportView.as_view(), name="line-export"),
     path("lines/<int:pk>/services/", line_services.LineServicesView.as_view(), name="line-services"),
@@ -109,5 +114,21 @@ urlpatterns += [
         "traffic/exports/<int:pk>/file/",
         api_traffic_xlsx.TrafficExportFileAPIView.as_view(),
         name="traffic-export-file",
+    ),
+]
+
+# Fair use: the company's findings with their figures and measures, read-only (billing.api_fair_use).
+from billing import api_fair_use  # noqa: E402  (kept with its routes, appended after the others)
+
+urlpatterns += [
+    path(
+        "fair-use/findings/",
+        api_fair_use.FairUseFindingViewSet.as_view({"get": "list"}),
+        name="fair-use-finding-list",
+    ),
+    path(
+        "fair-use/findings/<int:pk>/",
+        api_fair_use.FairUseFindingViewSet.as_view({"get": "retrieve"}),
+        name="fair-use-finding-detail",
     ),
 ]

@@ -146,6 +146,9 @@ class LineRecordQuerySet(TenantQuerySet[_R], Generic[_R]):
 class LineService(models.TextChoices):
     VOLTE = "volte", _("VoLTE")
     VAS_BARRING = "vas_barring", _("Premium services barring")
+    # Roaming switches (roaming.services): recorded here, so a line has one history of its services.
+    ROAMING = "roaming", _("International roaming")
+    DATA_ROAMING = "data_roaming", _("Data abroad")
 
 
 class LineServiceChangeQuerySet(LineRecordQuerySet["LineServiceChange"]):

@@ -83,9 +83,14 @@ def _check_active(line: Line) -> None:
         )
 
 
-def _record(
+def line_service_change_record(
     *, line: Line, service: LineService, before: bool, after: bool, actor: Membership, event: str
 ) -> LineServiceChange:
+    """Record one change of a line service: its history row and its audit record.
+
+    Shared with the roaming switches (roaming.services), so that every
+    service of a line has one history.
+    """
     change = LineServiceChange.objects.create(
         line=line, service=service, enabled_before=before, enabled_after=after, changed_by=actor.user
     )
@@ -117,7 +122,7 @@ def line_volte_set(*, line: Line, enabled: bool, actor: Membership) -> LineServi
             _("VoLTE is already on for this line.") if enabled else _("VoLTE is already off for this line.")
         )
     line.volte_enabled = enabled
-    return _record(
+    return line_service_change_record(
         line=line,
         service=LineService.VOLTE,
         before=not enabled,
@@ -257,7 +262,7 @@ def vas_barring_lift(*, line: Line, code: str, actor: Membership) -> LineService
             # Lifted meanwhile by someone else: the code stays unused (rolled back).
             raise ValidationError(_("Premium services are already allowed on this line."))
         line.vas_barred = False
-        return _record(
+        return line_service_change_record(
             line=line,
             service=LineService.VAS_BARRING,
             before=True,
@@ -277,7 +282,7 @@ def vas_barring_restore(*, line: Line, actor: Membership) -> LineServiceChange:
     if restored != 1:
         raise ValidationError(_("Premium services are already barred on this line."))
     line.vas_barred = True
-    return _record(
+    return line_service_change_record(
         line=line,
         service=LineService.VAS_BARRING,
         before=False,

@@ -50,3 +50,27 @@ def test_fill_traffic_with_ids_and_totals_sums_like_the_importer() -> None:
     totals = TrafficDailyTotal.objects.aggregate(records=Sum("records"), volume=Sum("volume_bytes"))
     records = TrafficRecord.objects.aggregate(records=Count("id"), volume=Sum("volume_bytes"))
     assert totals == records
+
+
+def test_fill_traffic_fair_use_mix_keeps_lines_within_the_policy_but_the_heavy_one() -> None:
+    company = CompanyFactory.create()
+    heavy, fair = LineFactory.create_batch(2, company=company)
+
+    fill_traffic(
+        company=company, lines=[heavy, fair], records=100, days=1, today=TODAY, mix="fair_use", totals=True
+    )
+
+    # Added to the daily totals as the importer adds them, and no record ids.
+    totals = TrafficDailyTotal.objects.aggregate(
+        records=Sum("records"), seconds=Sum("duration_s"), volume=Sum("volume_bytes")
+    )
+    records = TrafficRecord.objects.aggregate(
+        records=Count("id"), seconds=Sum("duration_s"), volume=Sum("volume_bytes")
+    )
+    assert totals == records
+    assert not TrafficRecordId.objects.exists()
+    outgoing = TrafficRecord.objects.filter(direction="out").exclude(service="data")
+    # The fair line: most of its calls and SMS within the network; the heavy one: all to TIM.
+    fair_operators = list(outgoing.filter(line=fair).values_list("other_operator", flat=True))
+    assert fair_operators.count("own") * 2 > len(fair_operators)
+    assert set(outgoing.filter(line=heavy).values_list("other_operator", flat=True)) == {"TIM"}

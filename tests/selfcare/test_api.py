@@ -22,7 +22,14 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
-from billing.models import ClearNumbersRequest, Invoice, InvoiceDocument, TrafficExport, TrafficRecord
+from billing.models import (
+    ClearNumbersRequest,
+    FairUseFinding,
+    Invoice,
+    InvoiceDocument,
+    TrafficExport,
+    TrafficRecord,
+)
 from selfcare import permissions
 from selfcare.api.base import TenantAPIMixin
 from selfcare.api.lines import LineSerializer
@@ -30,6 +37,7 @@ from selfcare.api.pagination import StableCursorPagination
 from selfcare.middleware import SESSION_MEMBERSHIP_KEY
 from selfcare.models import ApiToken, Line, LineKind, LineStatus, Membership
 from selfcare.services.tokens import api_token_create
+from tests.billing.fair_use_rows import make_finding
 from tests.billing.invoices import make_invoice
 from tests.billing.traffic_rows import recent_traffic
 from tests.cast import Cast
@@ -38,9 +46,21 @@ from tests.factories import LineFactory, MembershipFactory, OfferFactory, UserFa
 pytestmark = pytest.mark.django_db
 
 ROSSI_ROLES = ["rossi_legal_rep", "rossi_admin", "rossi_line_user"]
-PUBLIC_PATHS = ["/api/schema/", "/api/docs/", "/api/docs/?script=", "/api/v1/help/"]
-# API operations anybody may call (CONTRACTS.md, "HTTP": the help pages are public).
-PUBLIC_OPERATIONS = {("/api/v1/help/", "GET"), ("/api/v1/help/{slug}/", "GET")}
+PUBLIC_PATHS = [
+    "/api/schema/",
+    "/api/docs/",
+    "/api/docs/?script=",
+    "/api/v1/help/",
+    "/api/v1/roaming/zones/",
+    "/api/v1/roaming/estimate/?country=CH&days=3",
+]
+# API operations anybody may call (CONTRACTS.md, "HTTP": the help pages and the roaming rates are public).
+PUBLIC_OPERATIONS = {
+    ("/api/v1/help/", "GET"),
+    ("/api/v1/help/{slug}/", "GET"),
+    ("/api/v1/roaming/zones/", "GET"),
+    ("/api/v1/roaming/estimate/", "GET"),
+}
 
 
 def schema_operations() -> list[tuple[str, str]]:
@@ -95,6 +115,8 @@ def bianchi_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
             status="ready",
             file="traffic/b.xlsx",
         ),
+        # A fair-use finding of Bianchi's line (billing.api_fair_use): 404 to Rossi, never in its list.
+        FairUseFinding: make_finding(cast.bianchi_line),
     }
 
 
@@ -257,8 +279,13 @@ def test_no_list_of_a_rossi_token_contains_a_row_of_bianchi(
 ) -> None:
     client = api_client_for(getattr(cast, role))
     bianchi_ids = {model: row.pk for model, row in bianchi_rows.items()}
-    # Paths without a parameter ({id}, {slug}): the lists.
-    list_paths = [path for path, method in schema_operations() if method == "GET" and "{" not in path]
+    # Paths without a parameter ({id}, {slug}): the lists. The trip estimate is no list: it needs
+    # its query (tests/roaming/test_api.py) and shows no company data.
+    list_paths = [
+        path
+        for path, method in schema_operations()
+        if method == "GET" and "{" not in path and path != "/api/v1/roaming/estimate/"
+    ]
 
     for path in list_paths:
         response = client.get(path)

@@ -96,9 +96,10 @@ def test_seed_demo_twice_adds_nothing(django_assert_max_num_queries: Any) -> Non
     before = row_counts()
     stamps = {model: dict(model.objects.values_list("pk", "updated_at")) for model in (Company, Line)}
 
-    # A handful of queries per company (44 today, one of them the billed
+    # A handful of queries per company (46 today, one of them the billed
     # months of billing.demo, three the demo traffic's lines and its import's
-    # savepoint), not one per line or user (83 rows) or per traffic record.
+    # savepoint, two the fair-use periods checked and the measure's finding),
+    # not one per line or user (83 rows) or per traffic record.
     with django_assert_max_num_queries(48):
         second = seed()
 
@@ -390,3 +391,24 @@ def test_seed_demo_imports_ninety_days_of_traffic_of_every_kind_once() -> None:
         .filter(seconds__gt=160 * 60)
     )
     assert long_days.count() >= 5
+
+
+def test_seed_demo_finds_the_heavy_lines_fair_use_breaches_and_shows_a_measure_once() -> None:
+    from billing.demo_traffic import HEAVY_CALLER, HEAVY_DATA, HEAVY_TOPUP
+    from billing.models import FairUseFinding, FairUseFindingStatus, FairUseMeasure
+
+    seed()
+    findings = set(FairUseFinding.objects.values_list("line__number", "rule__code").distinct())
+    measures = list(FairUseMeasure.objects.values_list("line__number", "kind", "created_by__email"))
+    seed()
+
+    assert {(HEAVY_CALLER, "1"), (HEAVY_TOPUP, "6"), (HEAVY_DATA, "D1")} <= findings
+    # Rules 1-7 warn by themselves; D1 waits for staff, who limited the speed.
+    warned = FairUseFinding.objects.filter(
+        rule__code__in=["1", "6"], line__number__in=[HEAVY_CALLER, HEAVY_TOPUP]
+    )
+    assert not warned.exclude(status=FairUseFindingStatus.WARNED).exists()
+    assert (HEAVY_DATA, "speed_limit", STAFF_EMAIL) in measures
+    # A second seed adds no finding and takes no measure again.
+    assert set(FairUseFinding.objects.values_list("line__number", "rule__code").distinct()) == findings
+    assert FairUseMeasure.objects.count() == len(measures)

@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from billing.demo import seed_billing
+from billing.demo_fair_use import seed_fair_use
 from billing.demo_traffic import seed_traffic
 from selfcare.demo import DEMO_TOTP_SECRET, demo_document
 from selfcare.demo_credit import seed_credit
@@ -87,6 +88,7 @@ class Command(BaseCommand):
         seed_credit(stdout=self.stdout)
         seed_billing(stdout=self.stdout)
         seed_traffic(stdout=self.stdout)
+        seed_fair_use(stdout=self.stdout, staff=staff)
         self._print_logins(summary, memberships)
 
     def _print_logins(self, summary: ImportSummary, memberships: list[Membership]) -> None:
