@@ -146,10 +146,18 @@ def traffic_import_file(*, path: Path) -> TrafficImportResult:
         with path.open("rb") as stream:
             chunks = traffic_feed_open(path=path, stream=stream)
             if connection.vendor == "postgresql":
-                return _import_postgresql(chunks)
-            return _import_sqlite(chunks)
+                result = _import_postgresql(chunks)
+            else:
+                result = _import_sqlite(chunks)
     except OSError as error:
         raise traffic_feed_unreadable(path=path, error=error) from error
+    # The file is committed: the roaming spend of the line-months it touched
+    # abroad follows (recomputed, so a replayed file changes nothing). Imported
+    # here: roaming builds on billing's models, not the other way round.
+    from roaming.spend import roaming_spend_after_import
+
+    roaming_spend_after_import(touched=result.touched)
+    return result
 
 
 # ---------------------------------------------------------------------------

@@ -95,7 +95,14 @@ class RoamingRateAdmin(admin.ModelAdmin[RoamingRate]):
 class LineRoamingAdmin(admin.ModelAdmin[LineRoaming]):
     """The cap is staff's to raise; the switches change through the portal, recorded in the line's history."""
 
-    list_display = ["line", "roaming_enabled", "data_enabled", "spending_cap", "updated_at"]
+    list_display = [
+        "line",
+        "roaming_enabled",
+        "data_enabled",
+        "spending_cap",
+        "spending_cap_granted",
+        "updated_at",
+    ]
     list_filter = ["roaming_enabled", "data_enabled"]
     search_fields = ["line__number", "line__company__name"]
     list_select_related = ["line"]
@@ -103,6 +110,7 @@ class LineRoamingAdmin(admin.ModelAdmin[LineRoaming]):
     readonly_fields = [
         "roaming_enabled",
         "data_enabled",
+        "spending_cap_granted",
         "spending_cap_changed_at",
         "spending_cap_changed_by",
         "updated_at",
@@ -110,6 +118,8 @@ class LineRoamingAdmin(admin.ModelAdmin[LineRoaming]):
 
     def save_model(self, request: HttpRequest, obj: LineRoaming, form: Any, change: bool) -> None:
         if "spending_cap" in form.changed_data:
+            # The cap staff set is the one granted: the company may lower its own and come back up to it.
+            obj.spending_cap_granted = obj.spending_cap
             obj.spending_cap_changed_at = timezone.now()
             obj.spending_cap_changed_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
@@ -123,6 +133,7 @@ class RoamingSpendMonthAdmin(ReadOnlyModelAdmin[RoamingSpendMonth]):
         "month",
         "line",
         "chargeable_spend",
+        "data_spend",
         "alert_80_at",
         "alert_100_at",
         "data_stopped",

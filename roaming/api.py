@@ -8,6 +8,7 @@ like the rates page (CONTRACTS.md, "HTTP").
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -32,9 +34,15 @@ from roaming.selectors import (
     roaming_status_of,
     roaming_trip_estimate,
 )
-from roaming.services import line_data_roaming_set, line_roaming_set
-from selfcare.api.base import TenantAPIMixin
+from roaming.services import (
+    line_data_roaming_set,
+    line_roaming_month_continue,
+    line_roaming_set,
+    line_spending_cap_set,
+)
+from selfcare.api.base import Capability, TenantAPIMixin
 from selfcare.models import Line
+from selfcare.permissions import can_manage_spending_cap
 
 
 def _money(**kwargs: Any) -> serializers.DecimalField:
@@ -68,7 +76,33 @@ class LineRoamingStatusSerializer(serializers.Serializer[LineRoamingStatus]):
     spending_cap = _money(help_text=_("A month, in euro, VAT excluded."))
     month = serializers.DateField(read_only=True, help_text=_("The first day of this month, Rome time."))
     month_spend = _money(help_text=_("Chargeable spend abroad this month, in euro, VAT excluded."))
-    cap_used_percent = serializers.IntegerField(read_only=True)
+    month_data_spend = _money(
+        help_text=_("Chargeable data abroad this month, in euro, VAT excluded: what the cap counts.")
+    )
+    spending_cap_granted = _money(
+        help_text=_("The highest cap the company may set itself; staff raise it on request.")
+    )
+    cap_used_percent = serializers.IntegerField(
+        read_only=True, help_text=_("This month's chargeable data abroad against the cap, in whole percent.")
+    )
+    cap_state = serializers.ChoiceField(
+        choices=[("ok", "ok"), ("warning", "warning"), ("reached", "reached")],
+        read_only=True,
+        help_text=_("warning: the 80% alert was sent this month; reached: the 100% alert."),
+    )
+    continued = serializers.BooleanField(
+        read_only=True,
+        help_text=_("The customer chose to continue this month after the cap stopped data abroad."),
+    )
+
+
+class SpendingCapSerializer(serializers.Serializer[Any]):
+    spending_cap = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        help_text=_("A month, in euro, VAT excluded: from 0 (data abroad off) up to spending_cap_granted."),
+    )
 
 
 class LineRoamingSwitchSerializer(serializers.Serializer[Any]):
@@ -91,7 +125,7 @@ class RoamingLineViewSet(
 
     tenant_model = Line
     serializer_class = LineRoamingStatusSerializer  # type: ignore[assignment]  # a view of the line
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "post", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Line]:
         if self.membership is None:
@@ -124,6 +158,45 @@ class RoamingLineViewSet(
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.messages) from error
         return Response(LineRoamingStatusSerializer(roaming_status_of(line=line)).data)
+
+    def get_required_capability(self) -> Capability | None:
+        # Setting the cap and consenting to go on are the company's money: its managers only (403 otherwise).
+        if self.action in ("spending_cap", "continue_month"):
+            return can_manage_spending_cap
+        return super().get_required_capability()
+
+    @extend_schema(request=SpendingCapSerializer, responses=LineRoamingStatusSerializer)
+    @action(detail=True, methods=["post"], url_path="spending-cap")
+    def spending_cap(self, request: Request, pk: str | None = None) -> Response:
+        """Set the line's monthly spending cap, up to the cap staff granted; recorded and audited."""
+        data = SpendingCapSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        line = self.get_object()
+        try:
+            line_spending_cap_set(
+                line=line, cap=data.validated_data["spending_cap"], actor=self.get_current_membership()
+            )
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(
+                error.message_dict if hasattr(error, "error_dict") else error.messages
+            ) from error
+        return self._status_now(line)
+
+    @extend_schema(request=None, responses=LineRoamingStatusSerializer)
+    @action(detail=True, methods=["post"], url_path="continue")
+    def continue_month(self, request: Request, pk: str | None = None) -> Response:
+        """Consent to go on using data abroad this month after the cap stopped it; recorded and audited."""
+        line = self.get_object()
+        try:
+            line_roaming_month_continue(line=line, actor=self.get_current_membership())
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+        return self._status_now(line)
+
+    def _status_now(self, line: Line) -> Response:
+        # The line loaded for the checks carries this month's figures as they were before the change.
+        fresh = self.get_queryset().get(pk=line.pk)
+        return Response(LineRoamingStatusSerializer(roaming_status_of(line=fresh)).data)
 
 
 # ---------------------------------------------------------------------------

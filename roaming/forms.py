@@ -24,6 +24,12 @@ class RoamingSwitchForm(forms.Form):
     )
 
 
+class SpendingCapForm(forms.Form):
+    spending_cap = forms.DecimalField(
+        label=_("Spending cap a month (€, excl. VAT)"), min_value=0, max_digits=10, decimal_places=2
+    )
+
+
 class RatesSearchForm(forms.Form):
     q = forms.CharField(
         label=_("Country"),

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from django_stubs_ext import StrOrPromise
 
+from billing.models import ExtraCharge
 from selfcare.models import Line
 from selfcare.models.lines import LineRecordQuerySet
 
@@ -148,6 +149,15 @@ class LineRoaming(models.Model):
             "a higher cap is granted by staff on the company's request."
         ),
     )
+    # The ceiling up to which the company may set `spending_cap` itself: staff raise it, on request.
+    spending_cap_granted = models.DecimalField(
+        _("highest cap granted (excl. VAT)"),
+        max_digits=10,
+        decimal_places=2,
+        default=DEFAULT_SPENDING_CAP,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("The company may set its cap from €0 up to this amount; staff raise it on request."),
+    )
     spending_cap_changed_at = models.DateTimeField(_("cap changed at"), null=True, blank=True)
     spending_cap_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -178,7 +188,8 @@ class RoamingSpendMonth(models.Model):
     """A line's chargeable spend abroad in one calendar month (Rome time), and what the cap did.
 
     `chargeable_spend` is what the domestic offer does not cover, VAT
-    excluded, summed from records rated at up to four decimals. At 80% and
+    excluded, and `data_spend` its data part, each the sum of line-day-zone
+    amounts rounded to the cent (roaming.spend). At 80% and
     100% of the line's cap the customer is told (the timestamps make each
     alert once); at 100% `data_stopped` is set, and the network side stops
     data abroad, until the customer consents to continue for the month
@@ -192,6 +203,10 @@ class RoamingSpendMonth(models.Model):
     chargeable_spend = models.DecimalField(
         _("chargeable spend (excl. VAT)"), max_digits=12, decimal_places=4, default=Decimal("0")
     )
+    # The part the cap counts (DOMAIN.md: the cap is on chargeable data abroad); the invoice gets all of it.
+    data_spend = models.DecimalField(
+        _("chargeable data spend (excl. VAT)"), max_digits=12, decimal_places=4, default=Decimal("0")
+    )
     alert_80_at = models.DateTimeField(_("80% alert sent at"), null=True, blank=True)
     alert_100_at = models.DateTimeField(_("100% alert sent at"), null=True, blank=True)
     data_stopped = models.BooleanField(_("data abroad stopped"), default=False)
@@ -204,6 +219,16 @@ class RoamingSpendMonth(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("continued by"),
+    )
+    # The month's charge for the billing run, once written (roaming.spend.roaming_month_charges_write):
+    # the link is what makes it once per line and month.
+    extra_charge = models.OneToOneField(
+        ExtraCharge,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="roaming_month",
+        verbose_name=_("charge for the invoice"),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -58,6 +58,12 @@ class LineRoamingStatus:
     spending_cap: Decimal
     month_spend: Decimal
     month: date
+    # The part the cap counts (chargeable data abroad); month_spend is all the chargeable roaming.
+    month_data_spend: Decimal = Decimal("0")
+    spending_cap_granted: Decimal = Decimal("0")
+    alert_80_sent: bool = False
+    alert_100_sent: bool = False
+    continued: bool = False
 
     @property
     def line_active(self) -> bool:
@@ -75,8 +81,17 @@ class LineRoamingStatus:
     def cap_used_percent(self) -> int:
         """The share of the cap used this month, in whole percent (a cap of €0 is used at the first cent)."""
         if self.spending_cap <= 0:
-            return 100 if self.month_spend > 0 else 0
-        return int(to_cents(self.month_spend * 100 / self.spending_cap).to_integral_value())
+            return 100
+        return int(to_cents(self.month_data_spend * 100 / self.spending_cap).to_integral_value())
+
+    @property
+    def cap_state(self) -> str:
+        """`reached` (100%), `warning` (80%) or `ok`, as the alerts were sent this month."""
+        if self.alert_100_sent:
+            return "reached"
+        if self.alert_80_sent:
+            return "warning"
+        return "ok"
 
 
 def roaming_lines(*, membership: Membership, day: date | None = None) -> QuerySet[Line]:
@@ -99,7 +114,15 @@ def roaming_lines(*, membership: Membership, day: date | None = None) -> QuerySe
                 Value(Decimal("0")),
                 output_field=DecimalField(max_digits=12, decimal_places=4),
             ),
+            roaming_month_data_spend=Coalesce(
+                Subquery(this_month.values("data_spend")[:1]),
+                Value(Decimal("0")),
+                output_field=DecimalField(max_digits=12, decimal_places=4),
+            ),
             roaming_month_data_stopped=Subquery(this_month.values("data_stopped")[:1]),
+            roaming_month_alert_80_at=Subquery(this_month.values("alert_80_at")[:1]),
+            roaming_month_alert_100_at=Subquery(this_month.values("alert_100_at")[:1]),
+            roaming_month_continued_at=Subquery(this_month.values("continued_at")[:1]),
         )
         .order_by("number", "pk")
     )
@@ -120,12 +143,25 @@ def roaming_status_of(*, line: Line, day: date | None = None) -> LineRoamingStat
     if hasattr(line, "roaming_month_spend"):
         # Annotated by roaming_lines: no query per line.
         spend: Decimal = line.roaming_month_spend
+        data_spend: Decimal = getattr(line, "roaming_month_data_spend", Decimal("0"))
         stopped = bool(getattr(line, "roaming_month_data_stopped", False))
+        alert_80 = getattr(line, "roaming_month_alert_80_at", None) is not None
+        alert_100 = getattr(line, "roaming_month_alert_100_at", None) is not None
+        continued = getattr(line, "roaming_month_continued_at", None) is not None
     else:
         month_row = RoamingSpendMonth.objects.filter(line=line, month=month).first()
         spend = month_row.chargeable_spend if month_row else Decimal("0")
+        data_spend = month_row.data_spend if month_row else Decimal("0")
         stopped = bool(month_row and month_row.data_stopped)
+        alert_80 = bool(month_row and month_row.alert_80_at)
+        alert_100 = bool(month_row and month_row.alert_100_at)
+        continued = bool(month_row and month_row.continued_at)
     return LineRoamingStatus(
+        month_data_spend=to_cents(data_spend),
+        spending_cap_granted=settings.spending_cap_granted,
+        alert_80_sent=alert_80,
+        alert_100_sent=alert_100,
+        continued=continued,
         line=line,
         roaming_enabled=settings.roaming_enabled,
         data_enabled=settings.data_enabled,

@@ -16,4 +16,6 @@ urlpatterns = [
     path("abroad/lines/<int:pk>/", views.LineAbroadView.as_view(), name="line"),
     path("abroad/lines/<int:pk>/roaming/", views.LineRoamingView.as_view(), name="line-roaming"),
     path("abroad/lines/<int:pk>/data/", views.LineDataRoamingView.as_view(), name="line-data"),
+    path("abroad/lines/<int:pk>/cap/", views.LineSpendingCapView.as_view(), name="line-cap"),
+    path("abroad/lines/<int:pk>/continue/", views.LineContinueView.as_view(), name="line-continue"),
 ]

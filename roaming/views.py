@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from roaming.forms import RatesSearchForm, RoamingSwitchForm, TripForm
+from roaming.forms import RatesSearchForm, RoamingSwitchForm, SpendingCapForm, TripForm
 from roaming.selectors import (
     abroad_help_pages,
     roaming_lines,
@@ -28,8 +28,14 @@ from roaming.selectors import (
     roaming_statuses,
     roaming_trip_estimate,
 )
-from roaming.services import line_data_roaming_set, line_roaming_set
-from selfcare.models import Line, LineService, LineServiceChange
+from roaming.services import (
+    line_data_roaming_set,
+    line_roaming_month_continue,
+    line_roaming_set,
+    line_spending_cap_set,
+)
+from selfcare.models import Line, LineService, LineServiceChange, Membership
+from selfcare.permissions import can_manage_spending_cap
 from selfcare.views.base import CompanyView
 
 LINES_PER_PAGE = 50
@@ -54,10 +60,11 @@ class AbroadView(CompanyView):
         )
 
 
-def _line_context(line: Line) -> dict[str, object]:
+def _line_context(line: Line, membership: Membership | None) -> dict[str, object]:
     return {
         "line": line,
         "status": roaming_status_of(line=line),
+        "may_manage_cap": can_manage_spending_cap(membership),
         "history": LineServiceChange.objects.filter(
             line=line, service__in=[LineService.ROAMING, LineService.DATA_ROAMING]
         )
@@ -74,7 +81,9 @@ class LineAbroadView(CompanyView):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         return render(
-            request, "roaming/line.html", {**_line_context(self.object), "help_pages": abroad_help_pages()}
+            request,
+            "roaming/line.html",
+            {**_line_context(self.object, self.membership), "help_pages": abroad_help_pages()},
         )
 
 
@@ -115,13 +124,55 @@ class _LineSwitchView(CompanyView):
                 request,
                 "roaming/_line_controls.html",
                 {
-                    **_line_context(self.object),
+                    **_line_context(self.object, self.membership),
                     "message": message,
                     "message_level": "success" if ok else "danger",
                 },
             )
         (messages.success if ok else messages.error)(request, message)
         return redirect(reverse("roaming:line", args=[self.object.pk]))
+
+
+class LineSpendingCapView(_LineSwitchView):
+    """The company sets the line's monthly cap, up to the one staff granted; its managers only (else 403)."""
+
+    capability = can_manage_spending_cap
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        form = SpendingCapForm(request.POST)
+        if not form.is_valid():
+            return self._outcome(
+                request,
+                message=" ".join(str(error) for error in form.errors.get("spending_cap", [])),
+                ok=False,
+            )
+        try:
+            settings = line_spending_cap_set(
+                line=self.object, cap=form.cleaned_data["spending_cap"], actor=self.membership
+            )
+        except ValidationError as error:
+            return self._outcome(request, message=" ".join(error.messages), ok=False)
+        message = _("The spending cap of %(number)s is now € %(cap)s a month.") % {
+            "number": self.object.number,
+            "cap": settings.spending_cap,
+        }
+        return self._outcome(request, message=message, ok=True)
+
+
+class LineContinueView(_LineSwitchView):
+    """The customer consents to go on using data abroad this month after the cap stopped it; managers only."""
+
+    capability = can_manage_spending_cap
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            line_roaming_month_continue(line=self.object, actor=self.membership)
+        except ValidationError as error:
+            return self._outcome(request, message=" ".join(error.messages), ok=False)
+        message = _("Data abroad is on again for %(number)s until the end of the month.") % {
+            "number": self.object.number
+        }
+        return self._outcome(request, message=message, ok=True)
 
 
 class LineRoamingView(_LineSwitchView):

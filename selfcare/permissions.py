@@ -44,6 +44,11 @@ def can_sign_legal_forms(membership: Membership | None) -> bool:
     return is_legal_rep(membership)
 
 
+def can_manage_spending_cap(membership: Membership | None) -> bool:
+    """A line's roaming spending cap (lowering it) and the consent to go on once it is reached: money of the company."""
+    return is_admin(membership) or is_legal_rep(membership)
+
+
 def can_use_api_tokens(membership: Membership | None) -> bool:
     return membership is not None
 

@@ -257,6 +257,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # The previous month's chargeable roaming, as one ExtraCharge per line, on the 1st at
+    # 02:30 Rome time: before the billing run, which takes the month's unbilled charges.
+    "roaming-charges-monthly": {
+        "task": "roaming.tasks.roaming_month_close",
+        "schedule": crontab(minute="30", hour="2", day_of_month="1"),
+    },
     # The previous month's invoices, on the 1st at 03:00 Rome time (CELERY_TIMEZONE).
     "billing-run-monthly": {
         "task": "billing.tasks.billing_run",

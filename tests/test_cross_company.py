@@ -181,9 +181,16 @@ def test_the_walk_covers_the_routes_that_name_objects() -> None:
     assert "selfcare:member-edit" in named
     assert "selfcare:member-remove" in named
     # The Abroad pages and API name a line (roaming.views, roaming.api).
-    assert {"roaming:line", "roaming:line-roaming", "roaming:line-data", "api:roaming-line-detail"} <= set(
-        named
-    )
+    assert {
+        "roaming:line",
+        "roaming:line-roaming",
+        "roaming:line-data",
+        "roaming:line-cap",
+        "roaming:line-continue",
+        "api:roaming-line-detail",
+        "api:roaming-line-spending-cap",
+        "api:roaming-line-continue-month",
+    } <= set(named)
 
 
 def test_the_public_roaming_pages_need_no_login(client: Client, db: None) -> None:

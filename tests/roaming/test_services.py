@@ -94,7 +94,11 @@ def test_the_status_shows_this_months_spend_against_the_cap(cast: Cast) -> None:
     line = cast.rossi_assigned_line
     LineRoaming.objects.create(line=line, spending_cap=Decimal("50.00"))
     RoamingSpendMonth.objects.create(
-        line=line, month=month_of(rome_today()), chargeable_spend=Decimal("40.0049"), data_stopped=False
+        line=line,
+        month=month_of(rome_today()),
+        chargeable_spend=Decimal("40.0049"),
+        data_spend=Decimal("40.0049"),
+        data_stopped=False,
     )
 
     [listed] = [ln for ln in roaming_lines(membership=cast.rossi_admin) if ln.pk == line.pk]
@@ -109,7 +113,11 @@ def test_the_status_shows_this_months_spend_against_the_cap(cast: Cast) -> None:
 def test_data_stopped_by_the_cap_stops_data_abroad(cast: Cast) -> None:
     line = cast.rossi_assigned_line
     RoamingSpendMonth.objects.create(
-        line=line, month=month_of(rome_today()), chargeable_spend=Decimal("200"), data_stopped=True
+        line=line,
+        month=month_of(rome_today()),
+        chargeable_spend=Decimal("200"),
+        data_spend=Decimal("200"),
+        data_stopped=True,
     )
 
     status = roaming_status_of(line=line)
