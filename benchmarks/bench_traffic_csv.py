@@ -25,17 +25,15 @@ benchmark empties the traffic tables of the database it runs in).
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 import urllib.request
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 
-from benchmarks.common import Result, best_of, start_gunicorn
+from benchmarks.common import Result, best_of, psql_run, start_gunicorn
 
 RECORDS = int(os.environ.get("BENCH_TRAFFIC_CSV_RECORDS", "5000000"))
 LINES = int(os.environ.get("BENCH_TRAFFIC_CSV_LINES", "2000"))
@@ -170,27 +168,7 @@ def report_sql(membership: Any) -> str:
 
 
 def psql_copy(sql: str) -> None:
-    db = settings.DATABASES["default"]
-    env = {**os.environ, "PGPASSWORD": db["PASSWORD"] or ""}
-    command = [
-        "psql",
-        "-X",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-h",
-        db["HOST"] or "127.0.0.1",
-        "-p",
-        str(db["PORT"] or 5432),
-        "-U",
-        db["USER"] or "postgres",
-        "-d",
-        db["NAME"],
-        "-c",
-        f"\\copy ({sql}) to stdout csv",
-    ]
-    with open(os.devnull, "wb") as sink:
-        subprocess.run(command, env=env, check=True, stdout=sink)
+    psql_run(f"\\copy ({sql}) to stdout csv")
 
 
 def download(url: str, token: str) -> int:

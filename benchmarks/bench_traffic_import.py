@@ -32,17 +32,15 @@ from __future__ import annotations
 import logging
 import os
 import random
-import subprocess
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 
-from benchmarks.common import Result
+from benchmarks.common import Result, psql_run
 from billing.traffic_feed import FEED_COLUMNS, ROME
 
 RECORDS = int(os.environ.get("BENCH_TRAFFIC_RECORDS", "1000000"))
@@ -182,29 +180,12 @@ def traffic_tables_empty(cursor: Any) -> None:
 
 
 def psql_copy(path: Path) -> float:
-    db = settings.DATABASES["default"]
-    env = {**os.environ, "PGPASSWORD": db["PASSWORD"] or ""}
-    command = [
-        "psql",
-        "-X",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-h",
-        db["HOST"] or "127.0.0.1",
-        "-p",
-        str(db["PORT"] or 5432),
-        "-U",
-        db["USER"] or "postgres",
-        "-d",
-        db["NAME"],
-        "-c",
-        f"\\copy bench_traffic_baseline (record_id, line, started_at, direction, service, other_party, "
-        f"other_operator, other_network, duration_s, volume_bytes, country, topup) FROM '{path}' WITH (FORMAT csv, HEADER true, "
-        "FORCE_NOT_NULL (other_party, other_operator, other_network))",
-    ]
     started = time.perf_counter()
-    subprocess.run(command, env=env, check=True)
+    psql_run(
+        f"\\copy bench_traffic_baseline (record_id, line, started_at, direction, service, other_party, "
+        f"other_operator, other_network, duration_s, volume_bytes, country, topup) FROM '{path}' WITH (FORMAT csv, "
+        "HEADER true, FORCE_NOT_NULL (other_party, other_operator, other_network))"
+    )
     return time.perf_counter() - started
 
 

@@ -108,3 +108,31 @@ def report(results: list[Result]) -> None:
             f"{r.name:<40} {r.size:<28} {r.portal_s:>10.4f} {r.baseline_s:>11.4f} "
             f"{r.ratio:>7.2f} {target:>7}  {r.verdict}"
         )
+
+
+def psql_run(statement: str) -> None:
+    """Run one psql command (a `\\copy` baseline, say) against the benchmark's database; its output is dropped."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    command = [
+        "psql",
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        db["HOST"] or "127.0.0.1",
+        "-p",
+        str(db["PORT"] or 5432),
+        "-U",
+        db["USER"] or "postgres",
+        "-d",
+        db["NAME"],
+        "-c",
+        statement,
+    ]
+    with open(os.devnull, "wb") as sink:
+        subprocess.run(
+            command, env={**os.environ, "PGPASSWORD": db["PASSWORD"] or ""}, check=True, stdout=sink
+        )

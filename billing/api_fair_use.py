@@ -21,7 +21,6 @@ from billing.models import (
     FairUseFinding,
     FairUseFindingStatus,
     FairUseMeasure,
-    FairUseMeasureKind,
     FairUseRuleCode,
 )
 from billing.selectors_fair_use import (
@@ -71,7 +70,7 @@ class FairUseMeasureSerializer(serializers.ModelSerializer[FairUseMeasure]):
         read_only_fields = fields
 
     def get_withdrawal_without_penalties(self, measure: FairUseMeasure) -> bool:
-        return measure.kind != FairUseMeasureKind.WARNING
+        return measure.entitles_withdrawal
 
 
 class FairUseFigureSerializer(serializers.Serializer[Any]):

@@ -23,7 +23,7 @@ from billing.fair_use_texts import (
     fair_use_withdrawal_url,
 )
 from billing.forms_fair_use import FairUseFilterForm
-from billing.models import FairUseFinding, FairUseMeasure, FairUseMeasureKind
+from billing.models import FairUseFinding, FairUseMeasure
 from billing.selectors_fair_use import fair_use_filter_lines, fair_use_findings
 from selfcare.views.base import CompanyView
 
@@ -41,8 +41,7 @@ class FindingRow:
 
     @property
     def withdrawal_applies(self) -> bool:
-        # The policy: a measure (not a warning) entitles the customer to withdraw at once without penalties.
-        return any(measure.kind != FairUseMeasureKind.WARNING for measure in self.measures)
+        return any(measure.entitles_withdrawal for measure in self.measures)
 
 
 def finding_rows(findings: Iterable[FairUseFinding]) -> list[FindingRow]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,49 @@ from tests.worker import WorkerProcess
 CHROMIUM = "/usr/bin/chromium"
 
 
+def _commits(request: pytest.FixtureRequest) -> bool:
+    """Whether the test commits (and pytest-django flushes the database after it), rather than rolling back."""
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server", "celery_worker_process"} & set(request.fixturenames)
+    )
+
+
+# Rows that data migrations make, for every installation: each test that uses
+# the database starts with them, as a fresh database has them, although the
+# flush after a committing test (pytest-django's, in this run or, with
+# --reuse-db, in the last one) emptied their tables: (a model that tells whether
+# they are there, the migrations that make them); staff groups have their own
+# fixture below.
+_MIGRATION_DATA: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "selfcare.HelpPage",
+        (
+            ("selfcare.migrations.0005_help_pages", "load"),
+            ("selfcare.migrations.0008_help_pages_abroad", "load"),
+        ),
+    ),
+    ("billing.FairUseRule", (("billing.migrations.0012_fair_use", "seed_policy"),)),
+    ("roaming.RoamingZone", (("roaming.migrations.0002_zones_and_rates", "seed"),)),
+)
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request: pytest.FixtureRequest) -> None:
+    if _commits(request):
+        request.getfixturevalue("transactional_db")
+    elif request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    else:
+        return
+    from django.apps import apps
+
+    for model, migrations in _MIGRATION_DATA:
+        if not apps.get_model(model)._default_manager.exists():
+            for module, function in migrations:
+                getattr(importlib.import_module(module), function)(apps, None)
+
+
 @pytest.fixture(autouse=True)
 def _traffic_partitions_dropped(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
     """Traffic partitions a committing test made are dropped after it.
@@ -35,11 +79,7 @@ def _traffic_partitions_dropped(request: pytest.FixtureRequest, django_db_blocke
     not make. (A test in a rolled-back transaction rolls them back itself.)
     """
     yield
-    marker = request.node.get_closest_marker("django_db")
-    committed = bool(marker and marker.kwargs.get("transaction")) or bool(
-        {"transactional_db", "live_server", "celery_worker_process"} & set(request.fixturenames)
-    )
-    if not committed or connection.vendor != "postgresql":
+    if not _commits(request) or connection.vendor != "postgresql":
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(

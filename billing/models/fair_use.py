@@ -380,6 +380,11 @@ class FairUseMeasure(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.line.number}"
 
+    @property
+    def entitles_withdrawal(self) -> bool:
+        """The policy: a customer hit by a measure (not a mere warning) may withdraw at once without penalties."""
+        return self.kind != FairUseMeasureKind.WARNING
+
 
 def period_label(period: str, period_start: date) -> str:
     """A period as CONTRACTS.md writes it: `YYYY-MM-DD` for a day, `YYYY-MM` for a month."""

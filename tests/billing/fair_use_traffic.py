@@ -3,7 +3,6 @@ and added to the daily totals as the importer adds them (the checks read the tot
 
 from __future__ import annotations
 
-import importlib
 import itertools
 from datetime import date, datetime, time
 from typing import Any
@@ -134,14 +133,3 @@ def totals_add(rows: list[TrafficRecord]) -> None:
         )
         if not added:
             TrafficDailyTotal.objects.create(**fields, records=count, duration_s=seconds, volume_bytes=volume)
-
-
-def policy_seed() -> None:
-    """The policy's rules and limits of migration 0012, made again where a transactional test flushed them."""
-    from django.apps import apps
-
-    from billing.models import FairUseRule
-
-    if FairUseRule.objects.count() < len(FairUseRule._meta.get_field("code").choices or []):
-        migration = importlib.import_module("billing.migrations.0012_fair_use")
-        migration.seed_policy(apps, None)

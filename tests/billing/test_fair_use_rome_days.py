@@ -10,7 +10,6 @@ import pytest
 from billing.fair_use import fair_use_run_period
 from billing.models import FairUseFinding, FairUsePeriod
 from billing.traffic_import import traffic_import_file
-from tests.billing.fair_use_traffic import policy_seed
 from tests.billing.traffic_files import call, feed_file
 from tests.cast import Cast
 from tests.factories import OfferFactory
@@ -21,7 +20,6 @@ pytestmark = pytest.mark.django_db
 def test_a_call_just_after_midnight_in_rome_counts_for_the_rome_day_not_the_utc_day(
     cast: Cast, tmp_path: Path
 ) -> None:
-    policy_seed()
     line = cast.rossi_assigned_line
     line.offer = OfferFactory.create(code="BIZ-BASE", unlimited_voice_sms=False)
     line.save()

@@ -11,7 +11,7 @@ import pytest
 from billing.fair_use import fair_use_run_period
 from billing.models import FairUseFinding, FairUseLimit, FairUsePeriod, FairUseRule
 from selfcare.models import Line
-from tests.billing.fair_use_traffic import DAY, calls, mixed, policy_seed, record, texts, write
+from tests.billing.fair_use_traffic import DAY, calls, mixed, record, texts, write
 from tests.cast import Cast
 from tests.factories import LineFactory, OfferFactory
 
@@ -41,11 +41,6 @@ def _findings(period: str, start: date) -> dict[tuple[str, str], list[dict[str, 
 
 def rules_of(found: dict[tuple[str, str], Any], line: Line) -> set[str]:
     return {rule for number, rule in found if number == line.number}
-
-
-@pytest.fixture(autouse=True)
-def _fair_use_policy(db: None) -> None:
-    policy_seed()
 
 
 @pytest.fixture

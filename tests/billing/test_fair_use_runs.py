@@ -23,7 +23,7 @@ from billing.models import (
     FairUseRunStatus,
 )
 from selfcare.models import Line
-from tests.billing.fair_use_traffic import DAY, calls, mixed, policy_seed, record, write
+from tests.billing.fair_use_traffic import DAY, calls, mixed, record, write
 from tests.cast import Cast
 from tests.factories import LineFactory, OfferFactory
 
@@ -33,11 +33,6 @@ def run_json(*args: str) -> dict[str, Any]:
     call_command("run_fair_use", *args, "--json", stdout=out)
     result: dict[str, Any] = json.loads(out.getvalue().strip().splitlines()[-1])
     return result
-
-
-@pytest.fixture(autouse=True)
-def _fair_use_policy(db: None) -> None:
-    policy_seed()
 
 
 @pytest.fixture

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from billing.models import FairUseFinding, FairUseMeasure
 from tests.billing.fair_use_rows import make_finding
-from tests.billing.fair_use_traffic import policy_seed
 from tests.cast import Cast, make_cast
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +24,6 @@ def browser_cast(transactional_db: None) -> Cast:
 
 def speed_limited_finding(cast: Cast) -> FairUseFinding:
     """Rule 1 on the line user's line, with a data speed limit in force: as staff leave it."""
-    policy_seed()
     today = timezone.localdate()
     finding = make_finding(cast.rossi_assigned_line, period_start=today - timedelta(days=2), status="measure")
     FairUseMeasure.objects.create(
@@ -79,9 +75,6 @@ def test_a_line_user_reads_the_finding_of_their_line_the_measure_and_how_to_with
 def test_a_traveller_estimates_a_trip_without_logging_in_and_is_told_what_is_wrong(
     page: Page, live_server: Any, transactional_db: None, serious_accessibility_violations: Any
 ) -> None:
-    # Zones and rates are data of migration 0002, gone with a transactional test's flush.
-    importlib.import_module("roaming.migrations.0002_zones_and_rates").seed(apps, None)
-
     page.goto(live_server.url + "/abroad/calculator/")
     page.get_by_label("Paese").select_option("CH")
     page.get_by_label("Giorni").fill("0")

@@ -7,15 +7,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from selfcare.help_content import HELP_PAGES
-from selfcare.services.help import help_pages_load
-
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def help_pages(transactional_db: None) -> None:
-    help_pages_load(pages=HELP_PAGES)
 
 
 def test_a_visitor_searches_apn_from_the_header_and_reads_the_settings(page: Page, live_server: Any) -> None:
