@@ -96,3 +96,56 @@ def test_a_traveller_estimates_a_trip_without_logging_in_and_is_told_what_is_wro
     page.get_by_label("Paese").select_option("FR")
     page.get_by_role("button", name="Stima il costo").click()
     expect(page.get_by_text("Vale il roaming come a casa", exact=False)).to_be_visible()
+
+
+def test_a_traveller_looks_up_the_rates_of_a_country_by_its_italian_name(
+    page: Page, live_server: Any, transactional_db: None, serious_accessibility_violations: Any
+) -> None:
+    page.goto(live_server.url + "/abroad/rates/")
+    search = page.get_by_role("search", name="Cerca un paese")
+    search.get_by_label("Paese").fill("svizz")
+    search.get_by_role("button", name="Cerca").click()
+
+    expect(page).to_have_url(re.compile(r"/abroad/rates/\?q=svizz$"))
+    cards = page.locator("section.card")
+    # Switzerland alone: zone 1, its rates with and without VAT (€ 0.79 a minute, € 0.96 with VAT).
+    expect(cards).to_have_count(1)
+    expect(cards.first.get_by_role("heading")).to_contain_text("Zona 1")
+    expect(cards.first.get_by_text("€ 0,79")).to_be_visible()
+    expect(cards.first.get_by_text("€ 0,96")).to_be_visible()
+    assert serious_accessibility_violations(page) == []
+
+    search.get_by_label("Paese").fill("atlantide")
+    search.get_by_role("button", name="Cerca").click()
+    expect(page.locator("#rates-none")).to_contain_text("Nessun paese corrisponde")
+
+
+def test_a_line_user_switches_data_abroad_off_and_on_for_their_line(
+    page: Page,
+    live_server: Any,
+    browser_cast: Cast,
+    log_in_through_the_form: Any,
+    serious_accessibility_violations: Any,
+) -> None:
+    line = browser_cast.rossi_assigned_line
+    log_in_through_the_form(browser_cast.rossi_line_user.user.email)
+    page.goto(f"{live_server.url}/abroad/lines/{line.pk}/")
+
+    status = page.locator("#line-roaming-status")
+    expect(status).to_contain_text("Dati attivi")
+    assert serious_accessibility_violations(page) == []
+
+    page.get_by_role("button", name="Disattiva i dati all'estero").click()
+    expect(status).to_contain_text("Dati disattivati")
+    # htmx swapped the block: keyboard focus stays on the switch, now saying the opposite.
+    expect(page.locator("#data-toggle")).to_be_focused()
+    expect(page.locator("#data-toggle")).to_have_text("Attiva i dati all'estero")
+
+    page.reload()  # the change was saved, not only shown
+    expect(status).to_contain_text("Dati disattivati")
+    page.get_by_role("button", name="Attiva i dati all'estero").click()
+    expect(status).to_contain_text("Dati attivi")
+    # Each change is in the line's history, the latest first.
+    history = page.locator("#line-roaming").get_by_role("table").locator("tbody tr")
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("Dati all'estero")

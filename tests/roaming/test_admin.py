@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import models
@@ -90,3 +91,39 @@ def test_staff_raise_a_lines_cap_and_the_change_is_stamped(superuser: Client, ca
     assert str(settings.spending_cap) == "500.00"
     assert settings.spending_cap_changed_by is not None
     assert settings.spending_cap_changed_at is not None
+
+
+def test_a_second_price_list_from_the_same_day_is_refused_and_nothing_changes(superuser: Client) -> None:
+    zone = RoamingZone.objects.get(code="zone-1")
+    add = reverse("admin:roaming_roamingrate_add")
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+
+    first = superuser.post(add, _rate_form(zone, tomorrow))
+    overlapping = superuser.post(add, {**_rate_form(zone, tomorrow), "data_per_mb": "0.1000"})
+
+    assert first.status_code == 302
+    assert overlapping.status_code == 200
+    assert "already exists" in overlapping.content.decode()
+    assert RoamingRate.objects.filter(zone=zone).count() == 2
+    assert RoamingRate.objects.get(zone=zone, valid_from=tomorrow).data_per_mb == Decimal("0.3000")
+
+
+def test_a_country_moved_to_a_zone_without_rates_is_refused_a_quote_clearly() -> None:
+    empty = RoamingZone.objects.create(code="zone-4", kind="rated", name_it="Zona 4", name_en="Zone 4")
+    RoamingCountry.objects.filter(country="US").update(zone=empty)
+
+    trip = {
+        "country": "US",
+        "days": "2",
+        "minutes_made": "5",
+        "minutes_received": "0",
+        "sms": "0",
+        "megabytes": "0",
+    }
+    page = Client().get(reverse("roaming:calculator"), trip, HTTP_ACCEPT_LANGUAGE="en")
+    api = Client().get("/api/v1/roaming/estimate/", {"country": "US", "days": "2"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert page.status_code == 200
+    assert "This zone has no price list in force yet." in page.content.decode()
+    assert api.status_code == 400
+    assert "no price list" in api.content.decode()
