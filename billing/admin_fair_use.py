@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 from django import forms
@@ -364,6 +365,8 @@ _FINDING_FIELDS = (
     "created_at",
     "run",
     "warned_at",
+    # Rule R: the last day to change the roaming pattern before a surcharge may apply.
+    "roaming_change_by",
     "decided_at",
     "decided_by",
     "dismissal_reason",
@@ -442,6 +445,10 @@ class FairUseFindingAdmin(ReadOnlyModelAdmin[FairUseFinding]):
         return fair_use_rule_description(
             rule=finding.rule, period=finding.period, limits=finding.rule.limits.all()
         )
+
+    @admin.display(description=_("Change the roaming pattern by"))
+    def roaming_change_by(self, finding: FairUseFinding) -> date | None:
+        return finding.roaming_change_by
 
     def has_decide_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm(DECIDE_PERMISSION)

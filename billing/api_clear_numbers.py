@@ -1,8 +1,10 @@
-"""The API of the requests for numbers in clear: the company's requests, and the legal representative's new one.
+"""The API of the requests for numbers in clear: the company's grants, and the legal representative's new request.
 
 GET for admins and legal representatives (who see the numbers in clear once
-a request is approved); POST for the legal representative only
-(billing.clear_numbers holds every rule).
+a request is approved); POST for the legal representative only. A new
+request goes through the procedures (procedures.services.request_submit with
+the kind clear_numbers), like the page's form: it gets a reference, a
+receipt and staff's review; billing.clear_numbers holds the rules.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from rest_framework.response import Response
 from billing.clear_numbers import (
     ClearNumbersNotAllowedError,
     clear_numbers_check_may_ask,
-    clear_numbers_request,
     clear_numbers_requests,
 )
 from billing.models import ClearNumbersRequest
+from procedures.kinds.clear_numbers import GRANT_KEY as CLEAR_NUMBERS_GRANT_KEY
+from procedures.models import RequestKind
+from procedures.services import request_submit
 from selfcare import permissions
 from selfcare.api.base import TenantAPIMixin
 from selfcare.models import Line
@@ -136,14 +140,19 @@ class ClearNumbersRequestListView(TenantAPIMixin[ClearNumbersRequest], GenericAP
         ask.is_valid(raise_exception=True)
         data = ask.validated_data
         try:
-            asked = clear_numbers_request(
+            submitted = request_submit(
                 membership=membership,
-                line_ids=data["lines"],
-                period_start=data["period_start"],
-                period_end=data["period_end"],
-                users_informed=data["users_informed"],
+                kind=RequestKind.CLEAR_NUMBERS,
+                data={
+                    "lines": [str(line_id) for line_id in data["lines"]],
+                    "period_start": data["period_start"].isoformat(),
+                    "period_end": data["period_end"].isoformat(),
+                    "users_informed": "on" if data["users_informed"] else "",
+                },
             )
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.message_dict) from error
-        asked = clear_numbers_requests(membership=membership).get(pk=asked.pk)
+        # The grant was made by the kind's on_submitted, in the submission's transaction.
+        grant_id = submitted.data.get(CLEAR_NUMBERS_GRANT_KEY)
+        asked = clear_numbers_requests(membership=membership).get(pk=grant_id)
         return Response(ClearNumbersRequestSerializer(asked).data, status=status.HTTP_201_CREATED)

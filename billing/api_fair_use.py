@@ -97,6 +97,14 @@ class FairUseFindingSerializer(serializers.ModelSerializer[FairUseFinding]):
     period_kind = serializers.CharField(source="period")
     figures = serializers.SerializerMethodField()
     measures = FairUseMeasureSerializer(many=True, read_only=True)
+    roaming_change_by = serializers.DateField(
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "Roaming fair use (rule R), once warned: the last day to change the pattern of roaming "
+            "in the EU/EEA before a surcharge may apply; null otherwise."
+        ),
+    )
     withdrawal_url = serializers.SerializerMethodField(
         help_text=_("Where the customer reads how to withdraw, when a measure allows it.")
     )
@@ -115,6 +123,7 @@ class FairUseFindingSerializer(serializers.ModelSerializer[FairUseFinding]):
             "figures",
             "created_at",
             "warned_at",
+            "roaming_change_by",
             "decided_at",
             "measures",
             "withdrawal_url",
@@ -152,7 +161,7 @@ class FairUseFindingSerializer(serializers.ModelSerializer[FairUseFinding]):
 
     def get_withdrawal_url(self, finding: FairUseFinding) -> str:
         request = self.context.get("request")
-        path = fair_use_withdrawal_url()
+        path = fair_use_withdrawal_url(finding_id=finding.pk)
         return request.build_absolute_uri(path) if request is not None else path
 
 

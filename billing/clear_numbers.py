@@ -17,7 +17,6 @@ from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -26,7 +25,6 @@ from billing.models import ClearNumbersRequest, ClearNumbersStatus, Invoice, Inv
 from selfcare import permissions
 from selfcare.models import Line, Membership, User
 from selfcare.services.audit import audit_record
-from selfcare.services.notifications import notify
 
 
 @dataclass(frozen=True)
@@ -240,10 +238,10 @@ def clear_numbers_request(
 def clear_numbers_approve(*, request: ClearNumbersRequest, by: User) -> ClearNumbersRequest:
     """Staff approve a pending request: from then on its lines and days show numbers in clear.
 
-    Generic on purpose: the admin's action calls it today, and the procedures'
-    request mechanism (issue 6) will call it when its own review approves;
-    whoever calls it has checked that `by` may decide. Audited, and the
-    requester is told. Raises ClearNumbersAlreadyDecidedError unless pending.
+    Called by the procedures' review (procedures.kinds.clear_numbers), which
+    has checked that `by` may decide and tells the requester, as it does at
+    every change of a request. Audited. Raises ClearNumbersAlreadyDecidedError
+    unless pending.
     """
     return _clear_numbers_decide(request=request, by=by, status=ClearNumbersStatus.APPROVED, reason="")
 
@@ -251,8 +249,8 @@ def clear_numbers_approve(*, request: ClearNumbersRequest, by: User) -> ClearNum
 def clear_numbers_reject(*, request: ClearNumbersRequest, by: User, reason: str) -> ClearNumbersRequest:
     """Staff reject a pending request, saying why: the requester is told the reason.
 
-    Generic like clear_numbers_approve, for the admin today and the
-    procedures' request mechanism later. A reason is required
+    Called by the procedures' review like clear_numbers_approve; the
+    procedures tell the requester the reason. A reason is required
     (ValidationError keyed `rejection_reason`); raises
     ClearNumbersAlreadyDecidedError unless pending.
     """
@@ -289,17 +287,5 @@ def _clear_numbers_decide(
                 "reason": reason,
             },
             action=LogEntry.Action.UPDATE,
-        )
-        notify(
-            company=request.company,
-            event="clear_numbers_decided",
-            key=f"clear-numbers-{request.pk}",
-            recipients=[request.requested_by],
-            context={
-                "request": request,
-                "approved": status == ClearNumbersStatus.APPROVED,
-                "line_numbers": list(request.lines.order_by("number").values_list("number", flat=True)),
-            },
-            link=reverse("billing:clear-numbers"),
         )
     return request

@@ -4,7 +4,10 @@ The demo traffic (billing.demo_traffic) has three heavy lines. Running the
 monthly rules on the last two whole months and the daily rules on the last
 week finds their breaches the way the nightly runs would: rules 1 and 2 on
 Ferretti's heavy caller, 6 on Conti & Marino's prepaid line, 7, D1 and D2 on
-Lombardi's heavy data line; rules 1-7 warn their companies by themselves.
+Lombardi's heavy data line, and R (roaming in the EU/EEA over the four months
+ending with each month checked) on Lombardi's driver based abroad on weekdays;
+rules 1-7 and R warn their companies by themselves, R with its 14 days to
+change the pattern.
 Staff then limit the heavy data line's speed for two weeks on its D1 finding,
 so the customer's fair-use page shows a measure with its withdrawal notice.
 

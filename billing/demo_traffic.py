@@ -28,6 +28,14 @@ breaches to find:
 - +393354405676 (Conti & Marino, Chiara De Luca, Ricaricabile Business 50,
   prepaid): long incoming calls from other operators that feed top-up, over
   120 minutes on some days (rule 6).
+
+And one line roams too much for the EU's fair use (rule R, Implementing
+Regulation (EU) 2016/2286 art. 4): +393404518919 (Lombardi, Valentina Costa),
+a driver on long runs in Germany and Austria from Monday to Friday, home at
+the weekend, using the line every day: more days and more calls and data in
+the EU than in Italy over any four months. The heavy data line stays out of
+the Swiss deliveries: at its gigabytes a day, a day in Switzerland (a rated
+zone) would cost hundreds of euros, which no business line runs up.
 """
 
 # ruff: noqa: S311 - demo data drawn to look real, the same on every run: no secret here
@@ -56,6 +64,9 @@ HEAVY_TOPUP = "+393354405676"
 # Ferretti's legal representative, in the United States some weeks: with Lombardi's
 # Swiss deliveries, the demo's days outside the EU.
 TRAVELLER = "+393474276595"
+# Lombardi's driver based abroad on weekdays: the demo's roaming fair-use finding (rule R).
+EU_COMMUTER = "+393404518919"
+EU_COMMUTER_COUNTRIES = ["DE", "AT"]
 EU_COUNTRIES = ["FR", "DE", "AT", "ES", "BE", "NL", "SI"]
 
 # Other operators and a plausible mobile prefix of each (the numbers are invented).
@@ -226,10 +237,23 @@ def _country(line: DemoLine, day: date) -> str:
     week = (day.toordinal() - 1) // 7  # weeks starting on Monday, counted the same on every run
     weekday = day.weekday()
     digits = int(line.number[-4:])
+    if line.number == EU_COMMUTER:
+        # Abroad Monday to Friday, every week; at home at the weekend.
+        return (
+            random.Random(f"demo-trip:{line.number}:{week}").choice(EU_COMMUTER_COUNTRIES)
+            if weekday < 5
+            else "IT"
+        )
     if line.number.startswith("+39340") and digits % 3 == 0 and (week + digits) % 4 == 0 and weekday < 4:
         # Lombardi Trasporti's drivers: runs to Germany, Austria, France…, Monday to Thursday.
         return random.Random(f"demo-trip:{line.number}:{week}").choice(EU_COUNTRIES)
-    if line.number.startswith("+39340") and week % 5 == 0 and weekday == 2 and digits % 3 == 1:
+    if (
+        line.number.startswith("+39340")
+        and line.number != HEAVY_DATA
+        and week % 5 == 0
+        and weekday == 2
+        and digits % 3 == 1
+    ):
         return "CH"  # a delivery to Switzerland every fifth Wednesday
     if line.number == TRAVELLER and week % 9 == 4 and weekday in (1, 2, 3):
         return "US"  # Ferretti's legal representative at a trade fair
@@ -263,6 +287,12 @@ def _line_day(line: DemoLine, day: date, colleagues: list[str]) -> list[dict[str
             drawn.call(direction="out", mean_s=150, off_net_only=rng.random() < 0.85)
         for _ in range(_poisson(rng, 2)):
             drawn.call(direction="in", mean_s=120)
+        return drawn.rows
+    if line.number == EU_COMMUTER:
+        # On the road: calls and data every day, more on the working days abroad than at home.
+        for _ in range(1 + _poisson(rng, 4 if working else 1)):
+            drawn.call(direction=rng.choice(["out", "in"]), mean_s=150)
+        drawn.data(mean_bytes=(200 if working else 60) * _MB)
         return drawn.rows
     if line.number == HEAVY_TOPUP and working and rng.random() < 0.3:
         # Long calls from customers, which feed the line's top-up.

@@ -10,8 +10,11 @@ command run again) takes it. Findings are unique per line, rule and period
 and inserted with ON CONFLICT DO NOTHING: a chunk checked twice, or a period
 run again, adds nothing twice.
 
+A monthly run also checks roaming fair use (rule R) over the four whole
+months ending with its month: a finding of R belongs to that month.
+
 Once no chunk is pending the run finishes: the findings of the period whose
-rule warns by itself (1-7) and that are still open get their warning, each
+rule warns by itself (1-7, R) and that are still open get their warning, each
 once (`fair_use_finding_warn` claims the finding), and the run is done.
 """
 
@@ -35,6 +38,7 @@ from billing.fair_use_checks import (
     OfferAverage,
     fair_use_data_averages,
     fair_use_data_breaches,
+    fair_use_roaming_breaches,
     fair_use_traffic_breaches,
 )
 from billing.fair_use_measures import fair_use_finding_warn
@@ -213,6 +217,14 @@ def fair_use_chunk_breaches(*, run: FairUseRun, chunk: FairUseChunk) -> list[Bre
             last_line_id=chunk.last_line_id,
             limits=limits,
             averages=_data_averages(run=run, limits=limits),
+        )
+    if run.period == FairUsePeriod.MONTH and any(limit.rule == FairUseRuleCode.ROAMING for limit in limits):
+        # Rule R: the four whole months ending with the run's month (Impl. Reg. (EU) 2016/2286 art. 4).
+        breaches += fair_use_roaming_breaches(
+            month=Month.of(run.period_start),
+            first_line_id=chunk.first_line_id,
+            last_line_id=chunk.last_line_id,
+            limits=limits,
         )
     return breaches
 

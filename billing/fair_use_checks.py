@@ -610,3 +610,134 @@ def fair_use_data_breaches(
                     for n in range(count)
                 )
     return sorted(breaches, key=lambda b: (b.line_id, b.order))
+
+
+# ---------------------------------------------------------------------------
+# R: roaming in the EU/EEA over four months (Implementing Regulation (EU) 2016/2286 art. 4)
+# ---------------------------------------------------------------------------
+
+# The figures rule R compares, abroad against home, in the order of a finding's `metrics`.
+ROAMING_METRICS = (
+    FairUseMetric.ROAMING_DAYS,
+    FairUseMetric.ROAMING_VOICE_MINUTES,
+    FairUseMetric.ROAMING_SMS_COUNT,
+    FairUseMetric.ROAMING_DATA_MB,
+)
+_MB = Decimal(10**6)
+
+
+def roaming_window(*, month: Month, limits: Sequence[LimitInForce]) -> list[Month]:
+    """The months rule R observes: `month` and the ones before it, newest first; four unless staff say more.
+
+    Art. 4(2) asks for "a period of at least four months": fewer never.
+    """
+    span = _limit_of(limits, FairUseRuleCode.ROAMING, FairUseMetric.OBSERVATION_MONTHS)
+    return months_back(month, max(4, int(span.limit)) if span is not None else 4)
+
+
+def fair_use_roaming_breaches(
+    *, month: Month, first_line_id: int, last_line_id: int, limits: Sequence[LimitInForce]
+) -> list[Breach]:
+    """Rule R for the lines in the id range, over the window of whole months ending with `month`.
+
+    Implementing Regulation (EU) 2016/2286 art. 4(2): over at least four
+    months, a line breaches when BOTH
+    - its presence in the EU/EEA outside Italy is greater than its presence
+      in Italy: days abroad > days at home. A day counts where the line has
+      any traffic total (in or out, any service). A day with traffic at home
+      is a day at home even with traffic abroad too (art. 4(2): a day logged
+      on to the domestic network counts as a day of domestic presence); a
+      day abroad has traffic in the roam-like-at-home zone and none at home.
+      Days elsewhere (Switzerland, the USA: rated zones) count for neither;
+    - and its roaming consumption there is greater than its domestic
+      consumption, for at least one regulated service taken on its own:
+      call seconds (made and received), SMS and MMS sent, data bytes. The
+      services have no common unit, and a pattern predominantly abroad in
+      one of them is roaming consumption above domestic for that service.
+    Both strictly: equal is fine. Which countries are home and which roam
+    like at home is the roaming app's zones (RoamingCountry), as staff keep
+    them. Only lines active since the window's first day at the latest
+    (observed the whole period) and not ceased before its last day.
+    """
+    window = roaming_window(month=month, limits=limits)
+    if _limit_of(limits, FairUseRuleCode.ROAMING, FairUseMetric.OBSERVATION_MONTHS) is None:
+        return []  # the rule is disabled
+    # Imported here: the roaming app builds on billing (its models import billing's), not the reverse.
+    from roaming.models import RoamingCountry, RoamingZone, ZoneKind
+
+    home, abroad = ZoneKind.HOME.value, ZoneKind.ROAM_LIKE_AT_HOME.value
+    first_day, last_day = window[-1].first_day, window[0].last_day
+    consumption = {
+        "voice": "CASE WHEN t.service = 'voice' THEN t.duration_s ELSE 0 END",
+        "sms": "CASE WHEN t.service IN ('sms', 'mms') AND t.direction = 'out' THEN t.records ELSE 0 END",
+        "data": "CASE WHEN t.service = 'data' THEN t.volume_bytes ELSE 0 END",
+    }
+    per_day_columns = ", ".join(
+        f"CAST(COALESCE(sum({expression}) FILTER (WHERE z.kind = '{zone}'), 0) AS BIGINT) AS {name}_{side}"
+        for name, expression in consumption.items()
+        for zone, side in ((home, "home"), (abroad, "abroad"))
+    )
+    per_line_columns = ", ".join(
+        f"sum({name}_{side}) AS {name}_{side}" for name in consumption for side in ("home", "abroad")
+    )
+    over = " OR ".join(f"c.{name}_abroad > c.{name}_home" for name in consumption)
+    statement = f"""
+WITH per_day AS (
+    SELECT t.line_id, t.day,
+        max(CASE WHEN z.kind = '{home}' THEN 1 ELSE 0 END) AS at_home,
+        max(CASE WHEN z.kind = '{abroad}' THEN 1 ELSE 0 END) AS in_eu,
+        {per_day_columns}
+    FROM billing_trafficdailytotal t
+    JOIN {RoamingCountry._meta.db_table} rc ON rc.country = t.country
+    JOIN {RoamingZone._meta.db_table} z ON z.id = rc.zone_id AND z.kind IN ('{home}', '{abroad}')
+    WHERE t.line_id >= %s AND t.line_id <= %s AND t.day >= %s AND t.day <= %s
+    GROUP BY t.line_id, t.day
+),
+per_line AS (
+    SELECT line_id, sum(at_home) AS days_home,
+        sum(CASE WHEN at_home = 0 AND in_eu = 1 THEN 1 ELSE 0 END) AS days_abroad,
+        {per_line_columns}
+    FROM per_day
+    GROUP BY line_id
+)
+SELECT c.*, l.company_id
+FROM per_line c
+JOIN selfcare_line l ON l.id = c.line_id
+WHERE c.days_abroad > c.days_home AND ({over})
+    AND (l.activated_on IS NULL OR l.activated_on <= %s)
+    AND (l.ceased_on IS NULL OR l.ceased_on >= %s)
+ORDER BY c.line_id"""
+    rule = next(limit for limit in limits if limit.rule == FairUseRuleCode.ROAMING)
+    breaches: list[Breach] = []
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [first_line_id, last_line_id, first_day, last_day, first_day, last_day])
+        columns = [column[0] for column in cursor.description]
+        for row in cursor.fetchall():
+            line = dict(zip(columns, row, strict=True))
+            figures = [
+                (FairUseMetric.ROAMING_DAYS, str(int(line["days_abroad"])), str(int(line["days_home"]))),
+            ]
+            voice = (int(line["voice_abroad"]), int(line["voice_home"]))
+            if voice[0] > voice[1]:
+                figures.append((FairUseMetric.ROAMING_VOICE_MINUTES, _minutes(voice[0]), _minutes(voice[1])))
+            sms = (int(line["sms_abroad"]), int(line["sms_home"]))
+            if sms[0] > sms[1]:
+                figures.append((FairUseMetric.ROAMING_SMS_COUNT, str(sms[0]), str(sms[1])))
+            data = (int(line["data_abroad"]), int(line["data_home"]))
+            if data[0] > data[1]:
+                figures.append((FairUseMetric.ROAMING_DATA_MB, _mb(data[0]), _mb(data[1])))
+            breaches.extend(
+                Breach(
+                    line_id=int(line["line_id"]),
+                    company_id=int(line["company_id"]),
+                    rule=FairUseRuleCode.ROAMING,
+                    figure={"metric": metric, "measured": measured, "limit": at_home},
+                    order=(*rule.order, ROAMING_METRICS.index(metric)),
+                )
+                for metric, measured, at_home in figures
+            )
+    return breaches
+
+
+def _mb(volume: int) -> str:
+    return str((Decimal(volume) / _MB).quantize(_TWO_PLACES, ROUND_HALF_UP))

@@ -18,6 +18,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from billing.models import FairUseLimit, FairUseMetric, FairUsePeriod, FairUseRule, FairUseRuleCode
+from billing.models.fair_use import ROAMING_CHANGE_DAYS
 
 # Fractions: 0.60 is shown as 60%.
 SHARE_METRICS = frozenset(
@@ -35,9 +36,27 @@ SHARE_METRICS = frozenset(
         FairUseMetric.CALLS_OFF_SHARE,
     }
 )
-MINUTE_METRICS = frozenset({FairUseMetric.VOICE_MINUTES, FairUseMetric.TOPUP_VOICE_MINUTES})
+MINUTE_METRICS = frozenset(
+    {FairUseMetric.VOICE_MINUTES, FairUseMetric.TOPUP_VOICE_MINUTES, FairUseMetric.ROAMING_VOICE_MINUTES}
+)
 COUNT_METRICS = frozenset(
-    {FairUseMetric.SMS_COUNT, FairUseMetric.TOPUP_SMS_COUNT, FairUseMetric.MONTHS_ABOVE_AVERAGE}
+    {
+        FairUseMetric.SMS_COUNT,
+        FairUseMetric.TOPUP_SMS_COUNT,
+        FairUseMetric.MONTHS_ABOVE_AVERAGE,
+        FairUseMetric.ROAMING_DAYS,
+        FairUseMetric.ROAMING_SMS_COUNT,
+        FairUseMetric.OBSERVATION_MONTHS,
+    }
+)
+# Rule R's figures: each compared with the same figure in Italy, which is its limit.
+ROAMING_FIGURES = frozenset(
+    {
+        FairUseMetric.ROAMING_DAYS,
+        FairUseMetric.ROAMING_VOICE_MINUTES,
+        FairUseMetric.ROAMING_SMS_COUNT,
+        FairUseMetric.ROAMING_DATA_MB,
+    }
 )
 # Rules whose limits include shares: their words say from which base a share counts.
 SHARE_RULES = frozenset({"3", "4", "5", "7", "8"})
@@ -87,6 +106,8 @@ def _figure_format(*, metric: str, value: Any) -> str:
     text = fair_use_value_format(metric=metric, value=value)
     if metric == FairUseMetric.DATA_VOLUME_GB:
         return _("%(gb)s GB") % {"gb": text}
+    if metric == FairUseMetric.ROAMING_DATA_MB:
+        return _("%(mb)s MB") % {"mb": text}
     return text
 
 
@@ -101,6 +122,8 @@ def fair_use_figures(*, metrics: Iterable[Mapping[str, Any]]) -> list[FairUseFig
             details.append(_("operator %(operator)s") % {"operator": figure["operator"]})
         if figure.get("month"):
             details.append(_("month %(month)s") % {"month": figure["month"]})
+        if metric in ROAMING_FIGURES:
+            details.append(_("the limit being the same figure in Italy"))
         figures.append(
             FairUseFigure(
                 label=str(labels.get(metric, metric)),
@@ -197,6 +220,14 @@ def _describe(code: str, *, in_period: str, at: Any) -> str:
             "A data volume above the average of the other lines with the same offer in each of the last "
             "%(months)s months."
         ) % {"months": at(M.MONTHS_ABOVE_AVERAGE)}
+    if code == FairUseRuleCode.ROAMING:
+        # Implementing Regulation (EU) 2016/2286 art. 4(2)-(3); the 14 days are the regulation's minimum.
+        return _(
+            "Over the last %(months)s months, the line was on more days in the EU/EEA outside Italy than "
+            "in Italy (a day with traffic in Italy counts as a day in Italy), and used more calls, SMS or "
+            "data there than in Italy. After a warning you have %(days)s days to change this pattern; "
+            "after that a surcharge may apply to roaming in the EU/EEA."
+        ) % {"months": at(M.OBSERVATION_MONTHS), "days": ROAMING_CHANGE_DAYS}
     return str(dict(FairUseRuleCode.choices).get(code, code))
 
 
@@ -212,10 +243,12 @@ def fair_use_rule_descriptions() -> dict[tuple[str, str], str]:
     return descriptions
 
 
-def fair_use_withdrawal_url() -> str:
+def fair_use_withdrawal_url(*, finding_id: int | None = None) -> str:
     """Where a customer hit by a measure goes to withdraw at once without penalties (the policy says so).
 
-    TODO(issue 9): link the withdrawal form of the procedures once it exists;
-    until then, the contacts page, which says how to reach customer service.
+    The withdrawal form of the procedures; with `finding_id`, the form
+    starts from that finding, and the request says it is penalty-free and why
+    (procedures.kinds.withdrawal).
     """
-    return reverse("selfcare:help-page", kwargs={"slug": "contacts"})
+    path = reverse("procedures:request-create", kwargs={"kind": "withdrawal"})
+    return f"{path}?finding={finding_id}" if finding_id is not None else path

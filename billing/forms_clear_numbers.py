@@ -1,8 +1,8 @@
-"""The form of the numbers-in-clear page: lines, period and the legal representative's declaration.
+"""The fields of a request for numbers in clear: lines, period and the legal representative's declaration.
 
-The rules are those of billing.clear_numbers.clear_numbers_request (the same
-the API applies); the form reads the values and shows the service's errors
-on their fields.
+The request is made through the procedures (procedures.kinds.clear_numbers,
+whose form extends this one and checks the rules of
+billing.clear_numbers.clear_numbers_request in its `clean`).
 """
 
 from __future__ import annotations

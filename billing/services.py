@@ -222,6 +222,10 @@ def billing_run_month(*, year: int, month: int, issued_on: date | None = None) -
         status=BillingRunStatus.DONE, finished_at=timezone.now()
     )
     run.refresh_from_db()
+    # The month's spend alerts (insight.alerts), checked by a task once this is committed.
+    from insight.hooks import insight_after_billing_run  # insight builds on billing, not the reverse
+
+    insight_after_billing_run(month=period.first_day)
     return run
 
 

@@ -51,7 +51,10 @@ def fair_use_run_daily(day: str | None = None) -> None:
 
 @resumable_task()
 def fair_use_run_monthly(month: str | None = None) -> None:
-    """Check the monthly rules for `month` (YYYY-MM; by default the previous one in Rome, on the 1st)."""
+    """Check the monthly rules for `month` (YYYY-MM; by default the previous one in Rome, on the 1st).
+
+    Roaming fair use (rule R) included: its window is the four months ending with `month`.
+    """
     if month:
         first_day = date.fromisoformat(f"{month}-01")
     else:

@@ -157,6 +157,10 @@ def traffic_import_file(*, path: Path) -> TrafficImportResult:
     from roaming.spend import roaming_spend_after_import
 
     roaming_spend_after_import(touched=result.touched)
+    # The Reports page's cache of the companies it touched, and their daily-data alerts (insight.hooks).
+    from insight.hooks import insight_after_traffic_import
+
+    insight_after_traffic_import(touched=result.touched)
     return result
 
 

@@ -96,5 +96,9 @@ class FairUseFindingView(CompanyView):
         return render(
             request,
             "billing/fair_use/detail.html",
-            {"row": row, "finding": finding, "withdrawal_url": fair_use_withdrawal_url()},
+            {
+                "row": row,
+                "finding": finding,
+                "withdrawal_url": fair_use_withdrawal_url(finding_id=finding.pk),
+            },
         )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -175,6 +175,41 @@ def roaming_month_rate(*, month: date, line_ids: Iterable[int] | None = None) ->
             LineMonthSpend(line_id=line_id, total=Decimal(int(total)) / 100, data=Decimal(int(data)) / 100)
             for line_id, total, data in cursor.fetchall()
         ]
+
+
+def roaming_spend_by_country(
+    *, company_id: int, first: date, last: date, lines: tuple[str, Sequence[Any]] | None = None
+) -> list[tuple[str, Decimal]]:
+    """The company's chargeable spend per country from `first` to `last` (Rome days), highest first; one query.
+
+    Rated as a line's month is (each day at the zone's rate of that day), but
+    rounded per line, day and country rather than line, day and zone: a
+    country's figure is what its own traffic cost, so the countries of a zone
+    may add up to a cent apart from the lines' monthly spend. `lines`, an SQL
+    subquery of line ids with its parameters, narrows to those lines.
+    Countries with nothing to charge are left out. For reports (insight).
+    """
+    t = _tables()
+    params: list[Any] = [company_id, first, last]
+    lines_filter = ""
+    if lines is not None:
+        lines_sql, lines_params = lines
+        lines_filter = f"AND t.line_id IN ({lines_sql})"
+        params.extend(lines_params)
+    statement = f"""
+        SELECT country, SUM(cents) FROM (
+            SELECT t.country AS country, {_cents(f"SUM({_all_units()})")} AS cents
+            FROM {t["totals"]} t
+            {_rated_join()}
+            WHERE t.company_id = %s AND t.day >= %s AND t.day <= %s {lines_filter}
+            GROUP BY t.line_id, t.day, t.country
+        ) line_day_country
+        GROUP BY country
+        ORDER BY 2 DESC, country
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return [(country, Decimal(int(cents)) / 100) for country, cents in cursor.fetchall() if int(cents)]
 
 
 def roaming_spend_update(*, month: date, line_ids: Iterable[int] | None = None) -> list[int]:

@@ -61,7 +61,10 @@ def seed_services(*, stdout: Writer) -> int:
     ]
     by_company: dict[str, list[Line]] = {}
     for line in (
-        Line.objects.filter(company__vat_number__in=companies, number__in=numbers, status=LineStatus.ACTIVE)
+        # Not only active lines: a demo line blocked since (the theft report of procedures.demo_kinds)
+        # keeps its history, and a second run must not pick another line in its place.
+        Line.objects.filter(company__vat_number__in=companies, number__in=numbers)
+        .exclude(status=LineStatus.CEASED)
         .select_related("company", "assigned_to__user")
         .order_by("number")
     ):

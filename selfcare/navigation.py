@@ -54,6 +54,13 @@ SECTIONS: tuple[Section, ...] = (
         "roaming:abroad",
     ),
     Section(
+        "insight",
+        _("Reports"),
+        _("Spend per month and per cost centre, traffic per day, top lines, roaming by country, alerts."),
+        "insight:dashboard",
+        also_under=("/insight/",),
+    ),
+    Section(
         "services",
         _("Services and settings"),
         _("Line services, premium services barring, users, payment method."),
@@ -63,6 +70,9 @@ SECTIONS: tuple[Section, ...] = (
         "procedures",
         _("Procedures and documents"),
         _("Requests and forms, theft and loss, activation orders, documents."),
+        "procedures:request-list",
+        # Fixed-line activation orders (procedures.views_activation).
+        also_under=("/activations/",),
     ),
     Section(
         "help",

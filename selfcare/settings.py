@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "billing",
     "roaming",
     "procedures",
+    "insight",
 ]
 
 MIDDLEWARE = [
@@ -296,6 +297,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Insight alerts (insight.tasks): checked after each billing run and traffic import; this
+    # daily pass catches a check whose queueing failed (broker down). Idempotent.
+    "insight-alerts-sweep": {
+        "task": "insight.tasks.insight_alerts_sweep",
+        "schedule": crontab(minute="45", hour="6"),
+    },
     # Electronic invoices still to send go to the SdI every hour, at minute 20
     # (after the billing run of the 1st has had time to finish its first chunks).
     "sdi-transmit-hourly": {
@@ -325,6 +332,24 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "traffic-retention-daily": {
         "task": "billing.tasks_traffic_retention.purge_traffic",
         "schedule": crontab(minute="30", hour="2"),
+    },
+    # Compensation of late activation orders that are over (AGCOM 347/18/CONS), credited once each
+    # for the next invoice, daily at 00:45 Rome time: before the billing run of the 1st at 03:00.
+    "activation-compensation-daily": {
+        "task": "procedures.tasks_activation.credit_activation_compensation",
+        "schedule": crontab(minute="45", hour="0"),
+    },
+    # Theft or loss: reminders before the police complaint's seven-day deadline and the
+    # escalation to staff after it, each once, daily at 09:00 Rome time (people are awake).
+    "theft-complaints-daily": {
+        "task": "procedures.tasks_theft.theft_complaints_remind",
+        "schedule": crontab(minute="0", hour="9"),
+    },
+    # Withdrawals: the lines cease on the effective day, 30 days after receipt, just after
+    # midnight Rome time and again at noon, so a night the worker was down still ceases on time.
+    "withdrawals-daily": {
+        "task": "procedures.tasks_withdrawal.withdrawals_cease_lines",
+        "schedule": crontab(minute="10", hour="0,12"),
     },
 }
 # Companies per chunk of the billing run: a chunk is billed in one transaction.
@@ -541,6 +566,9 @@ if EMAIL_BACKEND.endswith(".filebased.EmailBackend") and not EMAIL_FILE_PATH.sta
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Area Clienti Business <noreply@example.it>")
 SERVER_EMAIL: str = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# The operator's certified e-mail (PEC) for customers' notices: printed on the
+# withdrawal letter the portal makes (procedures.withdrawal_letter).
+OPERATOR_PEC: str = env.str("OPERATOR_PEC", default="customercare@pec.example.it")
 
 # The payment provider of recharges and invoice payments (billing/payments.py):
 # "sandbox", the hosted-page simulator built into the portal, or a real
@@ -585,6 +613,8 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # WeasyPrint logs each step of every PDF at INFO: noise in the worker's and seed_demo's output.
+        "weasyprint": {"level": "WARNING"},
     },
 }
 
@@ -658,5 +688,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "PaymentStatusEnum": "billing.models.PaymentStatus",
         "RoamingZoneKindEnum": "roaming.models.ZoneKind",
         "TripCostKindEnum": "roaming.pricing.CostKind",
+        "RequestKindEnum": "procedures.models.RequestKind",
+        "RequestStatusEnum": "procedures.models.RequestStatus",
     },
 }

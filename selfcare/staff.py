@@ -42,6 +42,14 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         # Customers ask about warnings and measures; the fair-use team decides them.
         "billing.view_fairusefinding",
         "billing.view_fairusemeasure",
+        # Customers ask where their fixed-line activation stands; Procedures advance it.
+        "procedures.view_activationorder",
+        "procedures.view_activationstepevent",
+        # Customers ask about their requests; Procedures decide them.
+        "procedures.view_request",
+        "procedures.view_requestdocument",
+        "procedures.view_requestmessage",
+        "procedures.view_requestevent",
         # Roaming: they read the price list and set a line's roaming and cap for a caller.
         "roaming.view_roamingzone",
         "roaming.view_roamingcountry",
@@ -49,6 +57,9 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "roaming.view_lineroaming",
         "roaming.change_lineroaming",
         "roaming.view_roamingspendmonth",
+        # Customers ask why an alert told them (insight.admin): read-only.
+        "insight.view_insightalert",
+        "insight.view_insightalerthit",
         "auditlog.view_logentry",
     ),
     "Billing": (
@@ -124,9 +135,23 @@ STAFF_GROUPS: dict[str, tuple[str, ...]] = {
         "selfcare.view_notification",
         "selfcare.view_esimprofile",
         "selfcare.change_esimprofile",
-        # Requests for numbers in clear (billing.admin_clear_numbers): "change" is deciding them.
+        # Grants of numbers in clear (billing.admin_clear_numbers): read-only now, decided through the
+        # procedures' requests (procedures.kinds.clear_numbers); "change" kept for the groups' history.
         "billing.view_clearnumbersrequest",
         "billing.change_clearnumbersrequest",
+        # Activation orders (procedures.admin_activation): "change" is advancing their steps.
+        "procedures.view_activationorder",
+        "procedures.change_activationorder",
+        "procedures.view_activationstepevent",
+        # Requests, every form (procedures.admin_requests): "change" is taking their steps and deciding them.
+        "procedures.view_request",
+        "procedures.change_request",
+        "procedures.view_requestdocument",
+        "procedures.view_requestmessage",
+        "procedures.view_requestevent",
+        # Exemptions are created by approving their requests; staff read them.
+        "billing.view_taxexemption",
+        "roaming.view_lineroaming",
         "auditlog.view_logentry",
     ),
 }

@@ -97,6 +97,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("billing.urls")),
     path("", include("roaming.urls")),
+    path("", include("procedures.urls")),
+    path("", include("insight.urls")),
     # The login address comes from the provisioning feed or the invitation:
     # allauth's page for adding e-mail addresses (which would log in too) is
     # not offered; its address leads to the security page instead.

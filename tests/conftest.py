@@ -49,7 +49,13 @@ _MIGRATION_DATA: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("selfcare.migrations.0008_help_pages_abroad", "load"),
         ),
     ),
-    ("billing.FairUseRule", (("billing.migrations.0012_fair_use", "seed_policy"),)),
+    (
+        "billing.FairUseRule",
+        (
+            ("billing.migrations.0012_fair_use", "seed_policy"),
+            ("billing.migrations.0013_fair_use_roaming", "seed_roaming_rule"),
+        ),
+    ),
     ("roaming.RoamingZone", (("roaming.migrations.0002_zones_and_rates", "seed"),)),
 )
 

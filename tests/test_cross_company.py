@@ -25,6 +25,8 @@ from billing.models import (
     TrafficExport,
     TrafficRecord,
 )
+from insight.models import InsightAlert
+from procedures.models import ActivationOrder, Request, RequestDocument
 from selfcare.models import ApiToken, Company, Line, Membership, Notification
 from selfcare.views.base import CompanyView
 from tests import tenancy_walk
@@ -118,7 +120,48 @@ def foreign_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
         starts_on=date(2026, 1, 1),
         ends_on=date(2099, 1, 31),
     )
+    # A fixed-line activation order of Bianchi on its line (procedures): its pages and API are 404 to Rossi.
+    bianchi_activation = ActivationOrder.objects.create(
+        company=cast.bianchi,
+        reference="ATT-2026-999001",
+        line=cast.bianchi_line,
+        installation_address="Bianchi Logistica, Via Bianchi 1",
+        ordered_on=date(2026, 1, 2),
+        promised_on=date(2026, 1, 30),
+    )
+    # A request of Bianchi (procedures): its pages, documents and API are 404 to Rossi, and the request
+    # lists never show it; its data carry Bianchi's name, one of the markers.
+    bianchi_request = Request.objects.create(
+        company=cast.bianchi,
+        kind="directory_listing",
+        reference="R-2026-999001",
+        submitted_by=cast.bianchi_legal_rep.user,
+        data={"listed": True, "published_name": cast.bianchi.name},
+    )
+    bianchi_request.lines.set([cast.bianchi_line])
+    bianchi_receipt = bianchi_request.documents.create(
+        role="receipt",
+        file="requests/bianchi-receipt.pdf",
+        original_name="receipt.pdf",
+        content_type="application/pdf",
+        size=1,
+        sha256="0" * 64,
+        generated=True,
+    )
+    # An alert of Bianchi on its line (insight): its page, delete page and API are 404 to Rossi,
+    # and the alert lists never show it (nor its line's number).
+    bianchi_alert = InsightAlert.objects.create(
+        company=cast.bianchi,
+        created_by=cast.bianchi_admin.user,
+        kind="line_spend_above",
+        line=cast.bianchi_line,
+        amount=Decimal("50.00"),
+    )
     return {
+        InsightAlert: bianchi_alert,
+        Request: bianchi_request,
+        RequestDocument: bianchi_receipt,
+        ActivationOrder: bianchi_activation,
         FairUseFinding: bianchi_finding,
         TrafficExport: bianchi_export,
         TrafficRecord: bianchi_traffic,
@@ -190,6 +233,12 @@ def test_the_walk_covers_the_routes_that_name_objects() -> None:
         "api:roaming-line-detail",
         "api:roaming-line-spending-cap",
         "api:roaming-line-continue-month",
+    } <= set(named)
+    # The Insight alerts' pages and API name an alert (insight.views, insight.api).
+    assert {
+        "insight:alert-edit",
+        "insight:alert-delete",
+        "api:insight-alert-detail",
     } <= set(named)
 
 

@@ -9,7 +9,7 @@ policy's figures. What a rule means (the SQL that measures it) is code:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -49,6 +49,8 @@ class FairUseRuleCode(models.TextChoices):
     R8 = "8", _("Unlimited offers: outgoing against incoming from other operators")
     D1 = "D1", _("Unlimited data: volume against the offer's average")
     D2 = "D2", _("Unlimited data: above the average for three months")
+    # Not the operator's policy but the EU's: Implementing Regulation (EU) 2016/2286 art. 4(2)-(3).
+    ROAMING = "R", _("Roaming in the EU/EEA: presence and consumption abroad")
 
 
 class FairUseMetric(models.TextChoices):
@@ -81,6 +83,18 @@ class FairUseMetric(models.TextChoices):
     )
     DATA_VOLUME_GB = "data_volume_gb", _("Data volume (GB)")
     MONTHS_ABOVE_AVERAGE = "months_above_average", _("Consecutive months above the average")
+    # Roaming fair use (rule R): each figure abroad is compared with the same figure in Italy.
+    ROAMING_DAYS = "roaming_days", _("Days in the EU/EEA outside Italy")
+    ROAMING_VOICE_MINUTES = (
+        "roaming_voice_minutes",
+        _("Call minutes in the EU/EEA outside Italy"),
+    )
+    ROAMING_SMS_COUNT = (
+        "roaming_sms_count",
+        _("SMS and MMS sent in the EU/EEA outside Italy"),
+    )
+    ROAMING_DATA_MB = "roaming_data_mb", _("Data in the EU/EEA outside Italy (MB)")
+    OBSERVATION_MONTHS = "observation_months", _("Months observed")
 
 
 class FairUseRule(models.Model):
@@ -140,6 +154,11 @@ class FairUseLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule.code} {self.period} {self.metric} ≤ {self.limit.normalize()}"
+
+
+# Implementing Regulation (EU) 2016/2286 art. 4(3): a customer alerted of a roaming pattern has at
+# least two weeks to change it before a surcharge may apply (DOMAIN.md, "Roaming").
+ROAMING_CHANGE_DAYS = 14
 
 
 class FairUseRunStatus(models.TextChoices):
@@ -296,6 +315,18 @@ class FairUseFinding(models.Model):
     @property
     def period_label(self) -> str:
         return period_label(self.period, self.period_start)
+
+    @property
+    def roaming_change_by(self) -> date | None:
+        """For a warned roaming finding (rule R): the last day (Rome) to change the pattern, else None.
+
+        Implementing Regulation (EU) 2016/2286 art. 4(3): no surcharge before
+        ROAMING_CHANGE_DAYS days from the warning. Reads the finding's rule:
+        select it with the finding.
+        """
+        if self.warned_at is None or self.rule.code != FairUseRuleCode.ROAMING:
+            return None
+        return timezone.localdate(self.warned_at) + timedelta(days=ROAMING_CHANGE_DAYS)
 
 
 class FairUseMeasureKind(models.TextChoices):

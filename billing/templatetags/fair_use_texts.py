@@ -34,6 +34,7 @@ def fair_use_figures_of(finding: FairUseFinding) -> list[FairUseFigure]:
 
 
 @register.simple_tag
-def fair_use_withdrawal_link() -> str:
-    """The address of the page that says how to withdraw (TODO(issue 9): the withdrawal form)."""
-    return f"{settings.SITE_URL.rstrip('/')}{fair_use_withdrawal_url()}"
+def fair_use_withdrawal_link(finding: FairUseFinding | None = None) -> str:
+    """The full address of the withdrawal form, starting from `finding` when given (for e-mails)."""
+    path = fair_use_withdrawal_url(finding_id=finding.pk if finding is not None else None)
+    return f"{settings.SITE_URL.rstrip('/')}{path}"

@@ -132,3 +132,85 @@ urlpatterns += [
         name="fair-use-finding-detail",
     ),
 ]
+
+# Fixed-line activation orders: the customer's list, detail and "Keep me updated", and the
+# provisioning system's step reports (staff only) (procedures.api_activation).
+from procedures import api_activation  # noqa: E402  (kept with its routes, appended after the others)
+
+urlpatterns += [
+    # Before the order's id routes, so that "steps" is never read as an id.
+    path(
+        "activations/steps/", api_activation.ActivationStepReportView.as_view(), name="activation-step-report"
+    ),
+    path(
+        "activations/",
+        api_activation.ActivationOrderViewSet.as_view({"get": "list"}),
+        name="activation-order-list",
+    ),
+    path(
+        "activations/<int:pk>/",
+        api_activation.ActivationOrderViewSet.as_view({"get": "retrieve"}),
+        name="activation-order-detail",
+    ),
+    path(
+        "activations/<int:pk>/keep-me-updated/",
+        api_activation.ActivationKeepMeUpdatedView.as_view(),
+        name="activation-order-keep-me-updated",
+    ),
+]
+
+# Insight: each chart's figures, with the Reports page's filters (insight.api).
+from insight import api as insight_api  # noqa: E402  (kept with its routes, appended after the others)
+from insight.reports import CHARTS as INSIGHT_CHARTS  # noqa: E402
+
+urlpatterns += [
+    path(
+        f"insight/{chart.slug}/",
+        insight_api.InsightChartAPIView.as_view(chart=chart.slug),
+        name=f"insight-{chart.slug}",
+    )
+    for chart in INSIGHT_CHARTS
+]
+
+# Insight alerts: the company's thresholds on spend and data use, for its managers (insight.api).
+urlpatterns += [
+    path(
+        "insight/alerts/",
+        insight_api.InsightAlertViewSet.as_view({"get": "list", "post": "create"}),
+        name="insight-alert-list",
+    ),
+    path(
+        "insight/alerts/<int:pk>/",
+        insight_api.InsightAlertViewSet.as_view(
+            {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+        ),
+        name="insight-alert-detail",
+    ),
+]
+
+# Requests (every form of the procedures): list, detail, create; documents and messages (procedures.api_requests).
+from procedures import api_requests  # noqa: E402  (kept with its routes, appended after the others)
+
+urlpatterns += [
+    path(
+        "requests/",
+        api_requests.RequestViewSet.as_view({"get": "list", "post": "create"}),
+        name="request-list",
+    ),
+    path(
+        "requests/<int:pk>/", api_requests.RequestViewSet.as_view({"get": "retrieve"}), name="request-detail"
+    ),
+    path(
+        "requests/<int:pk>/documents/",
+        api_requests.RequestDocumentsAPIView.as_view(),
+        name="request-documents",
+    ),
+    path(
+        "requests/documents/<int:pk>/file/",
+        api_requests.RequestDocumentFileAPIView.as_view(),
+        name="request-document-file",
+    ),
+    path(
+        "requests/<int:pk>/messages/", api_requests.RequestMessagesAPIView.as_view(), name="request-messages"
+    ),
+]

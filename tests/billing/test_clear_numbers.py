@@ -25,13 +25,20 @@ from billing.clear_numbers import (
     clear_windows_for,
 )
 from billing.models import ClearNumbersRequest, ClearNumbersStatus, InvoiceKind
-from selfcare.models import Channel, LineStatus, Membership, Notification, User
+from procedures.models import Request
+from procedures.services import request_approve, request_reject, request_submit
+from selfcare.models import LineStatus, Membership, Notification, User
 from tests.billing.invoices import make_invoice
 from tests.cast import Cast
 from tests.conftest import log_in
 from tests.factories import LineFactory, UserFactory, give_totp
+from tests.procedures import requests_helpers
 
 pytestmark = pytest.mark.django_db
+
+
+# The requests' fixtures, shared with the mechanism's tests.
+private_storage = requests_helpers.private_storage
 
 PAGE = "billing:clear-numbers"
 API = "/api/v1/traffic/clear-numbers/"
@@ -115,8 +122,7 @@ def test_the_legal_rep_asks_and_the_request_waits_for_staff_recorded_and_audited
     assert audit.additional_data["line_ids"] == sorted(
         [cast.rossi_assigned_line.pk, cast.rossi_other_line.pk]
     )
-    # Nothing is sent before staff decide, and nothing is in clear yet.
-    assert not Notification.objects.filter(event="clear_numbers_decided").exists()
+    # Nothing is in clear before staff decide.
     assert clear_windows_for(cast.rossi_legal_rep) == []
 
 
@@ -242,16 +248,8 @@ def test_approval_opens_the_window_for_those_who_act_for_the_company_audited_and
     # Never to a line user, not even for their own line; never to another company.
     assert clear_windows_for(cast.rossi_line_user) == []
     assert clear_windows_for(cast.bianchi_legal_rep) == []
-    told = Notification.objects.filter(event="clear_numbers_decided")
-    assert {(n.user, n.channel) for n in told} == {
-        (cast.rossi_legal_rep.user, Channel.INBOX),
-        (cast.rossi_legal_rep.user, Channel.EMAIL),
-    }
-    email = told.get(channel=Channel.EMAIL)
-    # In the recipient's language, Italian by default.
-    assert email.subject == f"Numeri in chiaro approvati per {cast.rossi.name}"
-    assert cast.rossi_assigned_line.number in email.body
-    assert email.link == reverse(PAGE)
+    # The grant tells nobody itself: the request it belongs to does (procedures.services).
+    assert not Notification.objects.exists()
 
 
 def test_rejection_keeps_the_window_closed_and_tells_the_reason(
@@ -269,10 +267,7 @@ def test_rejection_keeps_the_window_closed_and_tells_the_reason(
     audit = LogEntry.objects.get(additional_data__event="clear_numbers_rejected")
     assert audit.additional_data["reason"] == "The signature does not match our records."
     assert clear_windows_for(cast.rossi_legal_rep) == []
-    email = Notification.objects.get(event="clear_numbers_decided", channel=Channel.EMAIL)
-    assert email.user == cast.rossi_legal_rep.user
-    assert email.subject == f"Numeri in chiaro non approvati per {cast.rossi.name}"
-    assert "The signature does not match our records." in email.body
+    assert not Notification.objects.exists()
 
 
 def test_a_rejection_needs_a_reason(cast: Cast, invoiced: None, staff_groups: None) -> None:
@@ -307,67 +302,68 @@ def test_a_request_is_decided_once_only(cast: Cast, invoiced: None, staff_groups
         .count()
         == 1
     )
-    assert Notification.objects.filter(event="clear_numbers_decided", channel=Channel.EMAIL).count() == 1
 
 
 # ---------------------------------------------------------------------------
-# The page
+# The page: the grants, and the link to the procedures' form
 # ---------------------------------------------------------------------------
-def test_the_legal_rep_sees_the_empty_state_and_the_form(client: Client, cast: Cast, invoiced: None) -> None:
+FORM = reverse("procedures:request-create", kwargs={"kind": "clear_numbers"})
+FORM_DATA = {
+    "lines": [],
+    "period_start": "2026-09-01",
+    "period_end": "2026-11-30",
+    "users_informed": "on",
+}
+
+
+def test_the_legal_rep_sees_the_empty_state_and_the_link_to_ask(
+    client: Client, cast: Cast, invoiced: None
+) -> None:
     response = page_client(client, cast.rossi_legal_rep).get(reverse(PAGE))
 
     assert response.status_code == 200
     body = response.content.decode()
     assert 'id="clear-numbers-empty"' in body
-    assert 'id="clear-numbers-form"' in body
-    assert "I declare that the users of these lines have been informed" in body
-    assert cast.rossi_assigned_line.number in body
-    assert cast.bianchi_line.number not in body
+    assert f'href="{FORM}" id="clear-numbers-ask"' in body
+    assert 'id="clear-numbers-form"' not in body
 
 
-def test_the_legal_rep_asks_from_the_page_and_is_told_it_was_received(
-    client: Client, cast: Cast, invoiced: None
+def test_the_legal_rep_asks_through_the_procedures_and_the_page_lists_the_grant(
+    client: Client, cast: Cast, invoiced: None, private_storage: Any
 ) -> None:
     client = page_client(client, cast.rossi_legal_rep)
 
-    response = client.post(
-        reverse(PAGE),
-        {
-            "lines": [cast.rossi_other_line.pk],
-            "period_start": "2026-09-01",
-            "period_end": "2026-11-30",
-            "users_informed": "on",
-        },
-        follow=True,
-    )
+    response = client.post(FORM, {**FORM_DATA, "lines": [cast.rossi_other_line.pk]})
 
-    assert response.redirect_chain == [(reverse(PAGE), 302)]
+    assert response.status_code == 302
+    procedure = Request.objects.get(kind="clear_numbers")
     asked = ClearNumbersRequest.objects.get()
+    assert procedure.data["clear_numbers_request_id"] == asked.pk
     assert list(asked.lines.all()) == [cast.rossi_other_line]
-    body = response.content.decode()
-    assert "has been received" in body
+    body = client.get(reverse(PAGE)).content.decode()
     assert f'id="clear-numbers-request-{asked.pk}"' in body
     assert "Waiting for approval" in body
+    assert reverse("procedures:request-detail", kwargs={"pk": procedure.pk}) in body
+    assert procedure.reference in body
 
 
 def test_a_refused_request_keeps_what_was_typed_and_says_what_to_fix(
-    client: Client, cast: Cast, invoiced: None
+    client: Client, cast: Cast, invoiced: None, private_storage: Any
 ) -> None:
     client = page_client(client, cast.rossi_legal_rep)
 
     response = client.post(
-        reverse(PAGE),
-        {"lines": [cast.rossi_other_line.pk], "period_start": "2026-06-01", "period_end": "2026-11-30"},
+        FORM, {"lines": [cast.rossi_other_line.pk], "period_start": "2026-06-01", "period_end": "2026-11-30"}
     )
 
     assert response.status_code == 400
     assert not ClearNumbersRequest.objects.exists()
+    assert not Request.objects.exists()
     body = response.content.decode()
     assert "last six months" in body
     assert "the request cannot be made without it" in body
     assert 'value="2026-06-01"' in body
     assert 'value="2026-11-30"' in body
-    assert f'value="{cast.rossi_other_line.pk}" selected' in body
 
 
 def test_an_admin_sees_the_requests_and_is_told_only_the_legal_rep_asks(
@@ -385,24 +381,24 @@ def test_an_admin_sees_the_requests_and_is_told_only_the_legal_rep_asks(
     assert "Rejected" in body
     assert "Unsigned." in body
     assert 'id="clear-numbers-legal-rep-only"' in body
-    assert 'id="clear-numbers-form"' not in body
+    assert 'id="clear-numbers-ask"' not in body
 
 
-def test_an_admin_cannot_ask_from_the_page(client: Client, cast: Cast, invoiced: None) -> None:
+def test_an_admin_cannot_ask_through_the_procedures(
+    client: Client, cast: Cast, invoiced: None, private_storage: Any
+) -> None:
     client = page_client(client, cast.rossi_admin)
 
-    response = client.post(
-        reverse(PAGE),
-        {
-            "lines": [cast.rossi_other_line.pk],
-            "period_start": "2026-09-01",
-            "period_end": "2026-11-30",
-            "users_informed": "on",
-        },
-    )
+    response = client.post(FORM, {**FORM_DATA, "lines": [cast.rossi_other_line.pk]})
 
     assert response.status_code == 403
-    assert "Only the company&#x27;s legal representative can ask" in response.content.decode()
+    assert not ClearNumbersRequest.objects.exists()
+
+
+def test_the_page_takes_no_form_any_more(client: Client, cast: Cast, invoiced: None) -> None:
+    client = page_client(client, cast.rossi_legal_rep)
+
+    assert client.post(reverse(PAGE), {**FORM_DATA, "lines": [cast.rossi_other_line.pk]}).status_code == 405
     assert not ClearNumbersRequest.objects.exists()
 
 
@@ -410,7 +406,6 @@ def test_a_line_user_is_refused_the_page(client: Client, cast: Cast, invoiced: N
     client = page_client(client, cast.rossi_line_user)
 
     assert client.get(reverse(PAGE)).status_code == 403
-    assert client.post(reverse(PAGE), {}).status_code == 403
 
 
 @pytest.mark.parametrize("requests", [1, 8])
@@ -456,7 +451,9 @@ def test_the_api_refuses_the_list_to_a_line_user(cast: Cast, api_client_for: Any
     assert api_client_for(cast.rossi_line_user).get(API).status_code == 403
 
 
-def test_the_legal_rep_asks_through_the_api(cast: Cast, invoiced: None, api_client_for: Any) -> None:
+def test_the_legal_rep_asks_through_the_api(
+    cast: Cast, invoiced: None, api_client_for: Any, private_storage: Any
+) -> None:
     response = api_client_for(cast.rossi_legal_rep).post(
         API,
         {
@@ -469,6 +466,10 @@ def test_the_legal_rep_asks_through_the_api(cast: Cast, invoiced: None, api_clie
 
     assert response.status_code == 201
     asked = ClearNumbersRequest.objects.get()
+    # Through the procedures, like the page's form: a request with its reference and receipt.
+    procedure = Request.objects.get(kind="clear_numbers")
+    assert procedure.data["clear_numbers_request_id"] == asked.pk
+    assert procedure.documents.filter(role="receipt").exists()
     assert response.json()["id"] == asked.pk
     assert response.json()["status"] == "pending"
     assert response.json()["lines"] == [
@@ -516,6 +517,7 @@ def test_the_api_answers_400_with_the_errors_by_field(
     assert set(response.json()) == {"lines", "period_start", "period_end", "users_informed"}
     assert response.json()["lines"] == ["Choose lines of your company only."]
     assert not ClearNumbersRequest.objects.exists()
+    assert not Request.objects.exists()
 
 
 def test_the_api_answers_400_for_a_malformed_request(cast: Cast, invoiced: None, api_client_for: Any) -> None:
@@ -526,58 +528,59 @@ def test_the_api_answers_400_for_a_malformed_request(cast: Cast, invoiced: None,
 
 
 # ---------------------------------------------------------------------------
-# The admin
+# The admin: read-only grants, decided through the procedures' request
 # ---------------------------------------------------------------------------
 CHANGELIST = "admin:billing_clearnumbersrequest_changelist"
 
 
-def test_procedures_staff_approve_from_the_list_audited(
-    client: Client, cast: Cast, invoiced: None, staff_groups: None
-) -> None:
-    first, second = ask(cast), ask(cast, line_ids=[cast.rossi_other_line.pk])
-    client = staff_client(client, "Procedures")
-
-    response = client.post(
-        reverse(CHANGELIST), {"action": "approve", "_selected_action": [first.pk, second.pk]}, follow=True
+def submitted_through_the_procedures(cast: Cast) -> Request:
+    return request_submit(
+        membership=cast.rossi_legal_rep,
+        kind="clear_numbers",
+        data={**FORM_DATA, "lines": [str(cast.rossi_assigned_line.pk)], "period_end": "2026-10-31"},
     )
 
-    assert response.status_code == 200
-    assert "2 requests approved" in response.content.decode()
-    assert set(ClearNumbersRequest.objects.values_list("status", flat=True)) == {ClearNumbersStatus.APPROVED}
-    assert LogEntry.objects.filter(additional_data__event="clear_numbers_approved").count() == 2
-    # A second approval leaves them as they are.
-    response = client.post(
-        reverse(CHANGELIST), {"action": "approve", "_selected_action": [first.pk]}, follow=True
-    )
-    assert "Only a pending request can be decided" in response.content.decode()
-    assert LogEntry.objects.filter(additional_data__event="clear_numbers_approved").count() == 2
 
-
-def test_procedures_staff_reject_one_request_with_its_reason(
-    client: Client, cast: Cast, invoiced: None, staff_groups: None
+def test_procedures_staff_decide_through_the_request_and_the_grant_follows(
+    cast: Cast, invoiced: None, staff_groups: None, private_storage: Any
 ) -> None:
-    asked = ask(cast)
-    client = staff_client(client, "Procedures")
-    reject_url = reverse("admin:billing_clearnumbersrequest_reject", args=[asked.pk])
+    approved, rejected = submitted_through_the_procedures(cast), submitted_through_the_procedures(cast)
+    staff = staff_of("Procedures")
 
-    response = client.post(reverse(CHANGELIST), {"action": "reject", "_selected_action": [asked.pk]})
-    assert response.status_code == 302
-    assert response["Location"] == reject_url
-    form = client.get(reject_url)
-    assert form.status_code == 200
-    assert cast.rossi_assigned_line.number in form.content.decode()
-    # Without a reason, the form asks for one and nothing changes.
-    assert client.post(reject_url, {"reason": ""}).status_code == 200
-    asked.refresh_from_db()
-    assert asked.status == ClearNumbersStatus.PENDING
+    request_approve(request=approved, by=staff)
+    request_reject(request=rejected, by=staff, reason="The declaration is not signed.")
 
-    response = client.post(reject_url, {"reason": "The declaration is not signed."}, follow=True)
-
-    assert "Request rejected" in response.content.decode()
-    asked.refresh_from_db()
-    assert asked.status == ClearNumbersStatus.REJECTED
-    assert asked.rejection_reason == "The declaration is not signed."
+    grant = ClearNumbersRequest.objects.get(pk=approved.data["clear_numbers_request_id"])
+    assert (grant.status, grant.decided_by) == (ClearNumbersStatus.APPROVED, staff)
+    refused = ClearNumbersRequest.objects.get(pk=rejected.data["clear_numbers_request_id"])
+    assert refused.status == ClearNumbersStatus.REJECTED
+    assert refused.rejection_reason == "The declaration is not signed."
+    assert clear_windows_for(cast.rossi_legal_rep) == [
+        ClearWindow(
+            line_id=cast.rossi_assigned_line.pk, first_day=date(2026, 9, 1), last_day=date(2026, 10, 31)
+        )
+    ]
+    assert LogEntry.objects.filter(additional_data__event="clear_numbers_approved").count() == 1
     assert LogEntry.objects.filter(additional_data__event="clear_numbers_rejected").count() == 1
+
+
+def test_the_admin_has_no_decision_of_its_own_and_links_the_request(
+    client: Client, cast: Cast, invoiced: None, staff_groups: None, private_storage: Any
+) -> None:
+    procedure = submitted_through_the_procedures(cast)
+    grant = ClearNumbersRequest.objects.get()
+    client = staff_client(client, "Procedures")
+
+    listing = client.get(reverse(CHANGELIST))
+    client.post(reverse(CHANGELIST), {"action": "approve", "_selected_action": [grant.pk]})
+    page = client.get(reverse("admin:billing_clearnumbersrequest_change", args=[grant.pk]))
+
+    assert listing.status_code == 200
+    assert 'name="action"' not in listing.content.decode()
+    grant.refresh_from_db()
+    assert grant.status == ClearNumbersStatus.PENDING
+    assert page.status_code == 200
+    assert procedure.reference in page.content.decode()
 
 
 def test_staff_never_edit_what_the_legal_rep_asked(
@@ -596,18 +599,13 @@ def test_staff_never_edit_what_the_legal_rep_asked(
     assert (asked.period_start, asked.status) == (date(2026, 9, 1), ClearNumbersStatus.PENDING)
 
 
-def test_customer_care_read_the_requests_but_cannot_decide(
+def test_customer_care_read_the_requests(
     client: Client, cast: Cast, invoiced: None, staff_groups: None
 ) -> None:
-    asked = ask(cast)
+    ask(cast)
     client = staff_client(client, "Customer care")
 
     assert client.get(reverse(CHANGELIST)).status_code == 200
-    client.post(reverse(CHANGELIST), {"action": "approve", "_selected_action": [asked.pk]})
-    assert client.get(reverse("admin:billing_clearnumbersrequest_reject", args=[asked.pk])).status_code == 403
-
-    asked.refresh_from_db()
-    assert asked.status == ClearNumbersStatus.PENDING
 
 
 def test_billing_staff_do_not_see_the_requests(client: Client, cast: Cast, staff_groups: None) -> None:

@@ -139,7 +139,7 @@ def test_a_speed_limit_is_recorded_audited_and_told_to_the_managers_with_the_rul
     assert "Outgoing call minutes: 161 min (limit 160 min)" in body
     assert "Outgoing SMS and MMS: 250 (limit 200)" in body
     assert "withdraw from the contract at once, without any penalty" in body
-    assert "/help/contacts/" in body
+    assert f"/requests/new/withdrawal/?finding={finding.pk}" in body
     assert "Please call us." in body
     assert messages[0].link == reverse("billing:fair-use-finding", args=[finding.pk])
 

@@ -85,7 +85,7 @@ def test_an_admin_sees_every_finding_with_the_rule_in_words_figures_and_measures
     # The measure, and the customer's right to withdraw with the link to how.
     assert "Data speed limited from 12/01/2026 to 12/09/2026, both included." in text
     assert "You may withdraw at once, without penalties." in text
-    assert 'href="/help/contacts/"' in text
+    assert 'href="/requests/new/withdrawal/"' in text
 
 
 def test_the_page_is_in_italian_by_default_with_italian_numbers(
@@ -188,7 +188,8 @@ def test_a_findings_page_says_the_rule_the_figures_the_measures_and_how_to_withd
     assert "the line will be suspended on" in text
     assert "Call 1928." in text
     assert "you may withdraw from the contract at once, without any penalty." in text
-    assert 'href="/help/contacts/"' in text
+    # The form starts from this finding: the request says it follows the measure.
+    assert f'href="/requests/new/withdrawal/?finding={suspended.pk}"' in text
     assert "How to withdraw" not in open_text
     assert "No measure for now." in open_text
 
@@ -328,7 +329,7 @@ def test_the_api_lists_findings_with_figures_words_and_measures(
     assert limited["measures"][0]["kind"] == "speed_limit"
     assert limited["measures"][0]["ends_on"] == "2026-12-09"
     assert limited["measures"][0]["withdrawal_without_penalties"] is True
-    assert limited["withdrawal_url"].endswith("/help/contacts/")
+    assert limited["withdrawal_url"].endswith(f"/requests/new/withdrawal/?finding={limited['id']}")
     assert by_id[findings["open"].pk]["figures"][0]["operator"] == "TIM"
 
 
@@ -378,4 +379,4 @@ def test_more_rows_still_answer(cast: Cast) -> None:
     from billing.selectors_fair_use import fair_use_filter_lines
 
     assert fair_use_filter_lines(membership=cast.rossi_admin) == [(lines[0].pk, lines[0].number)]
-    assert FairUseRule.objects.count() == 10
+    assert FairUseRule.objects.count() == 11

@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 from datetime import date
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 
@@ -30,6 +31,8 @@ from billing.models import (
     TrafficExport,
     TrafficRecord,
 )
+from insight.models import InsightAlert
+from procedures.models import ActivationOrder, Request, RequestDocument
 from selfcare import permissions
 from selfcare.api.base import TenantAPIMixin
 from selfcare.api.lines import LineSerializer
@@ -117,7 +120,44 @@ def bianchi_rows(cast: Cast) -> dict[type[models.Model], models.Model]:
         ),
         # A fair-use finding of Bianchi's line (billing.api_fair_use): 404 to Rossi, never in its list.
         FairUseFinding: make_finding(cast.bianchi_line),
+        # A fixed-line activation order of Bianchi (procedures.api_activation): 404 to Rossi, never in its list.
+        ActivationOrder: ActivationOrder.objects.create(
+            company=cast.bianchi,
+            reference="ATT-2026-999001",
+            line=cast.bianchi_line,
+            installation_address="Bianchi Logistica, Via Bianchi 1",
+            ordered_on=date(2026, 1, 2),
+            promised_on=date(2026, 1, 30),
+        ),
+        # A request of Bianchi and its receipt (procedures.api_requests): 404 to Rossi, never in its list.
+        Request: (bianchi_request := bianchi_request_with_receipt(cast)),
+        RequestDocument: bianchi_request.documents.get(),
+        # An alert of Bianchi on its line (insight.api): 404 to Rossi, never in its list.
+        InsightAlert: InsightAlert.objects.create(
+            company=cast.bianchi, kind="line_spend_above", line=cast.bianchi_line, amount=Decimal("50.00")
+        ),
     }
+
+
+def bianchi_request_with_receipt(cast: Cast) -> Request:
+    request = Request.objects.create(
+        company=cast.bianchi,
+        kind="directory_listing",
+        reference="R-2026-999001",
+        submitted_by=cast.bianchi_legal_rep.user,
+        data={"listed": True, "published_name": cast.bianchi.name},
+    )
+    request.lines.set([cast.bianchi_line])
+    request.documents.create(
+        role="receipt",
+        file="requests/b-receipt.pdf",
+        original_name="receipt.pdf",
+        content_type="application/pdf",
+        size=1,
+        sha256="0" * 64,
+        generated=True,
+    )
+    return request
 
 
 def bianchi_clear_numbers_request(cast: Cast) -> ClearNumbersRequest:

@@ -28,12 +28,13 @@ def test_the_base_page_names_every_section_of_the_operator(client: Client) -> No
         "Invoices and usage",
         "Lines and SIMs",
         "Abroad",
+        "Reports",
         "Services and settings",
         "Procedures and documents",
         "Help and contacts",
     ):
         assert title in content
-    assert len(SECTIONS) == 6
+    assert len(SECTIONS) == 7
 
 
 def test_the_base_page_speaks_italian_by_default(client: Client) -> None:

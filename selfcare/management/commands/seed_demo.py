@@ -24,6 +24,9 @@ from django.db import transaction
 from billing.demo import seed_billing
 from billing.demo_fair_use import seed_fair_use
 from billing.demo_traffic import seed_traffic
+from procedures.demo_activation import seed_demo_activation
+from procedures.demo_kinds import seed_demo_kinds
+from procedures.demo_requests import seed_demo_requests
 from selfcare.demo import DEMO_TOTP_SECRET, demo_document
 from selfcare.demo_credit import seed_credit
 from selfcare.demo_services import seed_services
@@ -89,6 +92,12 @@ class Command(BaseCommand):
         seed_billing(stdout=self.stdout)
         seed_traffic(stdout=self.stdout)
         seed_fair_use(stdout=self.stdout, staff=staff)
+        requests_made = seed_demo_requests(staff=staff)
+        self.stdout.write(
+            f"Demo requests (data, exemptions, listing, dispute, roaming cap): {requests_made} made."
+        )
+        seed_demo_kinds(stdout=self.stdout)
+        seed_demo_activation(stdout=self.stdout)
         self._print_logins(summary, memberships)
 
     def _print_logins(self, summary: ImportSummary, memberships: list[Membership]) -> None:
