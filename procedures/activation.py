@@ -79,8 +79,13 @@ def activation_order_create(
     services: int = 1,
     line: Line | None = None,
     by: User | None = None,
+    received_at: datetime | None = None,
 ) -> ActivationOrder:
-    """A new order at its first step, "received", with its reference (`ATT-<year>-<id>`)."""
+    """A new order at its first step, "received", with its reference (`ATT-<year>-<id>`).
+
+    `received_at`: when the order was received, now by default; an order
+    entered after the fact (the demo's, a provisioning backlog) says when.
+    """
     ordered_on = ordered_on or timezone.localdate()
     errors: dict[str, list[str]] = {}
     if services < 1:
@@ -108,7 +113,7 @@ def activation_order_create(
         order.reference = f"ATT-{ordered_on:%Y}-{order.pk:06d}"
         ActivationOrder.objects.filter(pk=order.pk).update(reference=order.reference)
         ActivationStepEvent.objects.create(
-            order=order, step=ActivationStep.RECEIVED, reached_at=timezone.now(), by=by
+            order=order, step=ActivationStep.RECEIVED, reached_at=received_at or timezone.now(), by=by
         )
     return order
 

@@ -125,6 +125,7 @@ def seed_demo_activation(*, stdout: Writer | None = None, today: date | None = N
             ordered_on=ordered_on,
             promised_on=today + timedelta(days=demo.promised_in_days),
             line=line,
+            received_at=timezone.make_aware(datetime.combine(ordered_on, time(9, 0))),
         )
         for position, (step, days_after) in enumerate(demo.steps, start=1):
             reached_at = timezone.make_aware(

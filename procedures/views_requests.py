@@ -184,9 +184,11 @@ class RequestDetailView(CompanyView):
                 "request_data_items": page.data_items,
                 "documents": [(d, document_label(page.handler, d.role)) for d in page.documents],
                 "answer_form": bootstrap_form(answer_form or AnswerForm()) if needs_info else None,
+                # Also while information is asked for: a document the kind expects later (the
+                # theft complaint) must keep its role, which the answer's attachments do not carry.
                 "document_form": (
                     bootstrap_form(document_form or DocumentAddForm(handler=page.handler))
-                    if open_request and not needs_info
+                    if open_request
                     else None
                 ),
                 "message_form": bootstrap_form(message_form or MessageForm()) if open_request else None,

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billing.models import ExtraCharge
 from procedures.activation import activation_compensation
@@ -47,3 +48,18 @@ def test_the_demo_orders_cover_every_case_and_a_second_run_adds_nothing() -> Non
         Decimal("-30.00"),
     ]
     assert ActivationStepEvent.objects.count() == 3 + 4 + 4 + 6
+
+
+def test_each_demo_timeline_starts_on_its_order_day_and_goes_forward() -> None:
+    customers_import(document=demo_document())
+    seed_demo_activation(today=TODAY)
+
+    for order in ActivationOrder.objects.all():
+        reached = list(order.steps.order_by("reached_at", "pk").values_list("step", "reached_at"))
+        assert reached[0][0] == ActivationStep.RECEIVED
+        assert timezone.localdate(reached[0][1]) == order.ordered_on
+        # In time order, the steps are the timeline's own order (a failure only last).
+        steps = [step for step, _at in reached]
+        forward = [step for step in steps if step != ActivationStep.FAILED]
+        assert forward == list(ActivationStep)[: len(forward)]
+        assert ActivationStep.FAILED not in steps[:-1]

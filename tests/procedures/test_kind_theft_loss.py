@@ -290,6 +290,25 @@ def test_an_uploaded_complaint_stops_the_reminders_and_the_escalation(reported: 
     assert theft_complaints_follow_up(today=date(2026, 12, 12)) == (0, 0)
 
 
+def test_asked_for_information_the_customer_still_uploads_the_complaint_as_such(
+    reported: Any, cast: Cast, client_as: Any
+) -> None:
+    reported.status = RequestStatus.NEEDS_INFO
+    reported.save()
+    client = client_as(cast.rossi_line_user)
+
+    page = client.get(f"/requests/{reported.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    sent = client.post(
+        f"/requests/{reported.pk}/documents/", {"role": "police_complaint", "file": pdf_upload()}
+    )
+
+    assert 'id="request-document-form"' in page
+    assert '<option value="police_complaint">' in page
+    assert sent.status_code == 302
+    assert reported.documents.filter(role="police_complaint").count() == 1
+    assert theft_complaints_follow_up(today=date(2026, 12, 12)) == (0, 0)
+
+
 def test_a_decided_report_is_no_longer_chased(reported: Any) -> None:
     reported.status = RequestStatus.REJECTED
     reported.save()

@@ -187,6 +187,19 @@ def test_a_new_month_starts_unstopped(cast: Cast, tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 # The company's own cap
 # ---------------------------------------------------------------------------
+def test_a_higher_cap_is_asked_through_the_request_form_with_the_line_chosen(
+    cast: Cast, client_as: Any
+) -> None:
+    line = cast.rossi_assigned_line
+    client = client_as(cast.rossi_admin)
+
+    page = client.get(reverse("roaming:line", args=[line.pk])).content.decode()
+    form = client.get(f"/requests/new/roaming_cap/?lines={line.pk}").content.decode()
+
+    assert f'href="/requests/new/roaming_cap/?lines={line.pk}" id="roaming-cap-request"' in page
+    assert f'<option value="{line.pk}" selected>' in form
+
+
 def test_the_company_lowers_the_cap_on_the_page_recorded_and_audited(
     cast: Cast, tmp_path: Path, client_as: Any
 ) -> None:
