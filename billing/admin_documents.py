@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
@@ -21,15 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.documents import invoice_copy_request
 from billing.models import Invoice, InvoiceDocument, SdiState
 from billing.sdi import SdiTransitionError, sdi_state_record
-from selfcare.admin_base import ReadOnlyModelAdmin
-from selfcare.models import User
-
-
-def _staff_user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # the admin site lets only signed-in staff here
-        raise PermissionDenied
-    return user
+from selfcare.admin_base import ReadOnlyModelAdmin, admin_staff_user
 
 
 class InvoiceDocumentsAdminMixin(admin.ModelAdmin[Invoice]):
@@ -41,7 +32,7 @@ class InvoiceDocumentsAdminMixin(admin.ModelAdmin[Invoice]):
 
     @admin.action(description=_("Issue a copy of the selected invoices"), permissions=["issue_copy"])
     def issue_copy(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        user = _staff_user(request)
+        user = admin_staff_user(request)
         asked = joined = 0
         for invoice in queryset.select_related("company"):
             _document, created = invoice_copy_request(invoice=invoice, by=user)
@@ -71,7 +62,7 @@ class InvoiceDocumentsAdminMixin(admin.ModelAdmin[Invoice]):
             )
 
     def _record(self, request: HttpRequest, queryset: QuerySet[Invoice], state: SdiState) -> None:
-        user = _staff_user(request)
+        user = admin_staff_user(request)
         moved = 0
         refused: list[str] = []
         for invoice in queryset:

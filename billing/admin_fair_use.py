@@ -10,19 +10,14 @@ Registered in billing.admin.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import IS_POPUP_VAR
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -49,18 +44,11 @@ from billing.models import (
     FairUseRule,
     FairUseRun,
 )
-from selfcare.admin_base import ReadOnlyModelAdmin
+from selfcare.admin_base import AdminStep, ReadOnlyModelAdmin, StepsAdminMixin
 from selfcare.models import Offer, User
 
 # Deciding a finding is changing it: the "Fraud and fair use" group has this permission.
 DECIDE_PERMISSION = "billing.change_fairusefinding"
-
-
-def _staff_user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # the admin site lets only signed-in staff here
-        raise PermissionDenied
-    return user
 
 
 def _date_input() -> forms.DateInput:
@@ -141,19 +129,6 @@ class FairUseDismissForm(forms.Form):
     )
 
 
-@dataclass(frozen=True)
-class Decision:
-    """One of the decisions on a finding: its form page, the statuses it starts from, its service."""
-
-    slug: str
-    title: Any
-    button: Any
-    form_class: type[forms.Form]
-    from_statuses: tuple[str, ...]
-    # Runs the service with the form's data; returns the success message.
-    apply: Callable[[FairUseFinding, User, dict[str, Any]], str]
-
-
 def _warn(finding: FairUseFinding, by: User, data: dict[str, Any]) -> str:
     if fair_use_finding_warn(finding=finding, by=by, note=data["note"]) is None:
         finding.refresh_from_db()
@@ -189,13 +164,13 @@ def _dismiss(finding: FairUseFinding, by: User, data: dict[str, Any]) -> str:
     return gettext("Finding dismissed.")
 
 
-DECISIONS: dict[str, Decision] = {
+DECISIONS: dict[str, AdminStep[FairUseFinding]] = {
     decision.slug: decision
     for decision in (
-        Decision(
+        AdminStep(
             "warn", _("Send the warning"), _("Send the warning"), FairUseWarnForm, tuple(WARNABLE), _warn
         ),
-        Decision(
+        AdminStep(
             "speed-limit",
             _("Limit the data speed"),
             _("Limit the data speed"),
@@ -203,7 +178,7 @@ DECISIONS: dict[str, Decision] = {
             tuple(DECIDABLE),
             _speed_limit,
         ),
-        Decision(
+        AdminStep(
             "suspend",
             _("Suspend with prior notice"),
             _("Record the suspension"),
@@ -211,7 +186,7 @@ DECISIONS: dict[str, Decision] = {
             tuple(DECIDABLE),
             _suspend,
         ),
-        Decision(
+        AdminStep(
             "plan-change",
             _("Change the plan"),
             _("Change the plan"),
@@ -219,14 +194,14 @@ DECISIONS: dict[str, Decision] = {
             tuple(DECIDABLE),
             _plan_change,
         ),
-        Decision(
+        AdminStep(
             "dismiss", _("Dismiss"), _("Dismiss the finding"), FairUseDismissForm, tuple(DECIDABLE), _dismiss
         ),
     )
 }
 
 
-def _initial(decision: Decision) -> dict[str, Any]:
+def _initial(decision: AdminStep[FairUseFinding]) -> dict[str, Any]:
     today = timezone.localdate()
     if decision.slug == "speed-limit":
         return {"starts_on": today}
@@ -400,7 +375,7 @@ class FairUseMeasureInline(admin.TabularInline[FairUseMeasure, FairUseFinding]):
         return False
 
 
-class FairUseFindingAdmin(ReadOnlyModelAdmin[FairUseFinding]):
+class FairUseFindingAdmin(StepsAdminMixin[FairUseFinding], ReadOnlyModelAdmin[FairUseFinding]):
     """Findings: read-only; decided through the actions, each with its own form page."""
 
     list_display = [
@@ -426,6 +401,10 @@ class FairUseFindingAdmin(ReadOnlyModelAdmin[FairUseFinding]):
     readonly_fields = _FINDING_FIELDS
     inlines = [FairUseMeasureInline]
     change_form_template = "admin/billing/fairusefinding/change_form.html"
+    steps = DECISIONS
+    step_template = "admin/billing/fairusefinding/decide.html"
+    step_not_possible = _("The finding is now “%(status)s”: it cannot take this decision.")
+    step_refusals = (FairUseMeasureRefusedError,)
     actions = ["send_warning", "apply_speed_limit", "suspend", "change_plan", "dismiss"]
 
     @admin.display(description=_("line"), ordering="line__number")
@@ -453,12 +432,47 @@ class FairUseFindingAdmin(ReadOnlyModelAdmin[FairUseFinding]):
     def has_decide_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm(DECIDE_PERMISSION)
 
+    def has_step_permission(self, request: HttpRequest) -> bool:
+        return self.has_decide_permission(request)
+
+    def step_url(self, obj: FairUseFinding, slug: str) -> str:
+        return reverse(f"admin:billing_fairusefinding_{slug.replace('-', '_')}", args=[obj.pk])
+
+    def change_url(self, obj: FairUseFinding) -> str:
+        return reverse("admin:billing_fairusefinding_change", args=[obj.pk])
+
+    def step_form(
+        self, request: HttpRequest, obj: FairUseFinding, step: AdminStep[FairUseFinding]
+    ) -> forms.Form:
+        # A change of plan offers the offers the line may move to.
+        kwargs: dict[str, Any] = {"finding": obj} if step.form_class is FairUsePlanChangeForm else {}
+        if request.method == "POST":
+            return step.form_class(request.POST, **kwargs)
+        return step.form_class(initial=_initial(step), **kwargs)
+
+    def step_context(
+        self, request: HttpRequest, obj: FairUseFinding, step: AdminStep[FairUseFinding]
+    ) -> dict[str, Any]:
+        return {
+            "title": gettext("%(decision)s: line %(number)s, rule %(rule)s, %(period)s")
+            % {
+                "decision": step.title,
+                "number": obj.line.number,
+                "rule": obj.rule.code,
+                "period": obj.period_label,
+            },
+            "finding": obj,
+            "decision": step,
+            "rule_in_words": self.rule_in_words(obj),
+            "figures": _figures_html(obj),
+        }
+
     def get_urls(self) -> list[URLPattern]:
         opts = self.model._meta
         return [
             path(
                 f"<path:object_id>/{slug}/",
-                self.admin_site.admin_view(self.decision_view),
+                self.admin_site.admin_view(self.step_view),
                 {"slug": slug},
                 name=f"{opts.app_label}_{opts.model_name}_{slug.replace('-', '_')}",
             )
@@ -472,17 +486,7 @@ class FairUseFindingAdmin(ReadOnlyModelAdmin[FairUseFinding]):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        finding = self.get_object(request, object_id)
-        decisions = []
-        if finding is not None and self.has_decide_permission(request):
-            decisions = [
-                (
-                    decision.title,
-                    reverse(f"admin:billing_fairusefinding_{slug.replace('-', '_')}", args=[finding.pk]),
-                )
-                for slug, decision in DECISIONS.items()
-                if finding.status in decision.from_statuses
-            ]
+        decisions = self.step_links(request, self.get_object(request, object_id))
         extra_context = {**(extra_context or {}), "fair_use_decisions": decisions}
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -498,9 +502,7 @@ class FairUseFindingAdmin(ReadOnlyModelAdmin[FairUseFinding]):
                 messages.WARNING,
             )
             return None
-        return redirect(
-            reverse(f"admin:billing_fairusefinding_{slug.replace('-', '_')}", args=[chosen[0].pk])
-        )
+        return redirect(self.step_url(chosen[0], slug))
 
     @admin.action(description=_("Send the warning (asks for a note)"), permissions=["decide"])
     def send_warning(self, request: HttpRequest, queryset: QuerySet[FairUseFinding]) -> HttpResponse | None:
@@ -523,59 +525,3 @@ class FairUseFindingAdmin(ReadOnlyModelAdmin[FairUseFinding]):
     @admin.action(description=_("Dismiss (asks for the reason)"), permissions=["decide"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet[FairUseFinding]) -> HttpResponse | None:
         return self._to_form(request, queryset, "dismiss")
-
-    def decision_view(self, request: HttpRequest, object_id: str, slug: str) -> HttpResponse:
-        if not self.has_decide_permission(request):
-            raise PermissionDenied
-        decision = DECISIONS[slug]
-        finding = self.get_object(request, object_id)
-        if finding is None:
-            return HttpResponseRedirect(reverse("admin:billing_fairusefinding_changelist"))
-        change_url = reverse("admin:billing_fairusefinding_change", args=[finding.pk])
-        if finding.status not in decision.from_statuses:
-            self.message_user(
-                request,
-                gettext("The finding is now “%(status)s”: it cannot take this decision.")
-                % {"status": finding.get_status_display()},
-                messages.WARNING,
-            )
-            return HttpResponseRedirect(change_url)
-        form_kwargs: dict[str, Any] = (
-            {"finding": finding} if decision.form_class is FairUsePlanChangeForm else {}
-        )
-        if request.method == "POST":
-            form = decision.form_class(request.POST, **form_kwargs)
-        else:
-            form = decision.form_class(initial=_initial(decision), **form_kwargs)
-        if request.method == "POST" and form.is_valid():
-            try:
-                message = decision.apply(finding, _staff_user(request), form.cleaned_data)
-            except ValidationError as error:
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            except FairUseMeasureRefusedError as error:
-                self.message_user(request, str(error), messages.WARNING)
-                return HttpResponseRedirect(change_url)
-            else:
-                self.message_user(request, message, messages.SUCCESS)
-                return HttpResponseRedirect(change_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("%(decision)s: line %(number)s, rule %(rule)s, %(period)s")
-            % {
-                "decision": decision.title,
-                "number": finding.line.number,
-                "rule": finding.rule.code,
-                "period": finding.period_label,
-            },
-            "opts": self.model._meta,
-            "original": finding,
-            "finding": finding,
-            "decision": decision,
-            "rule_in_words": self.rule_in_words(finding),
-            "figures": _figures_html(finding),
-            "form": form,
-            "is_popup": IS_POPUP_VAR in request.GET,
-            "has_view_permission": self.has_view_permission(request, finding),
-        }
-        return TemplateResponse(request, "admin/billing/fairusefinding/decide.html", context)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.credit_notes import credit_note_issue
 from billing.invoice_payments import invoice_mark_paid_by_bank_transfer
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
-from selfcare.models import User
+from selfcare.admin_base import admin_staff_user
 
 
 class CreditNoteForm(forms.Form):
@@ -58,13 +58,6 @@ class CreditNoteForm(forms.Form):
         if cleaned.get("scope") == self.FULL:
             cleaned["amount"] = None
         return cleaned
-
-
-def _staff_user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # the admin site lets only signed-in staff here
-        raise PermissionDenied
-    return user
 
 
 class InvoiceCorrectionsAdminMixin(admin.ModelAdmin[Invoice]):
@@ -119,7 +112,7 @@ class InvoiceCorrectionsAdminMixin(admin.ModelAdmin[Invoice]):
         permissions=["record_transfer"],
     )
     def mark_paid_by_bank_transfer(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        user = _staff_user(request)
+        user = admin_staff_user(request)
         unpaid = queryset.filter(
             kind=InvoiceKind.INVOICE, status__in=[InvoiceStatus.ISSUED, InvoiceStatus.EXPIRED]
         )
@@ -155,7 +148,7 @@ class InvoiceCorrectionsAdminMixin(admin.ModelAdmin[Invoice]):
             try:
                 note = credit_note_issue(
                     invoice=invoice,
-                    by=_staff_user(request),
+                    by=admin_staff_user(request),
                     reason=form.cleaned_data["reason"],
                     amount=form.cleaned_data["amount"],
                 )

@@ -34,8 +34,7 @@ from procedures.activation import (
 )
 from procedures.forms_activation import ActivationAdvanceForm
 from procedures.models import ActivationOrder, ActivationStepEvent
-from selfcare.admin_base import ReadOnlyModelAdmin
-from selfcare.models import User
+from selfcare.admin_base import ReadOnlyModelAdmin, admin_staff_user
 
 # Advancing a step is a change of the order: the "Procedures" staff group has it (selfcare.staff).
 ADVANCE_PERMISSION = "procedures.change_activationorder"
@@ -59,13 +58,6 @@ _FIELDS = (
     "updates_sms_to",
     "created_at",
 )
-
-
-def _staff_user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # the admin site lets only signed-in staff here
-        raise PermissionDenied
-    return user
 
 
 class ActivationStepEventInline(admin.TabularInline[ActivationStepEvent, ActivationOrder]):
@@ -200,7 +192,7 @@ class ActivationOrderAdmin(ReadOnlyModelAdmin[ActivationOrder]):
                 advance = activation_step_advance(
                     order=order,
                     step=data["step"],
-                    by=_staff_user(request),
+                    by=admin_staff_user(request),
                     at=data.get("reached_at"),
                     note=data.get("note") or "",
                     appointment_at=data.get("appointment_at"),

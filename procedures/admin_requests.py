@@ -11,18 +11,15 @@ private storage, for staff with the view permission only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import IS_POPUP_VAR
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -47,20 +44,13 @@ from procedures.services import (
     request_review_start,
     request_staff_message_send,
 )
-from selfcare.admin_base import ReadOnlyModelAdmin
+from selfcare.admin_base import AdminStep, ReadOnlyModelAdmin, StepsAdminMixin, admin_staff_user
 from selfcare.models import User
 from selfcare.services.audit import audit_record
 
 # Deciding a request is changing it: the "Procedures" staff group has this permission.
 DECIDE_PERMISSION = "procedures.change_request"
 OPEN_STATUSES = (RequestStatus.SUBMITTED, RequestStatus.IN_REVIEW, RequestStatus.NEEDS_INFO)
-
-
-def _staff_user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # the admin site lets only signed-in staff here
-        raise PermissionDenied
-    return user
 
 
 class NoteForm(forms.Form):
@@ -110,18 +100,6 @@ class AssignForm(forms.Form):
     )
 
 
-@dataclass(frozen=True)
-class Step:
-    """A step on a request: its form page, the statuses it starts from, its service."""
-
-    slug: str
-    title: Any
-    button: Any
-    form_class: type[forms.Form]
-    from_statuses: tuple[str, ...]
-    apply: Callable[[Request, User, dict[str, Any]], str]
-
-
 def _review(request: Request, by: User, data: dict[str, Any]) -> str:
     request_review_start(request=request, by=by)
     return gettext("Review started: the customer has been told.")
@@ -152,11 +130,11 @@ def _message(request: Request, by: User, data: dict[str, Any]) -> str:
     return gettext("Message sent to the customer.")
 
 
-STEPS: dict[str, Step] = {
+STEPS: dict[str, AdminStep[Request]] = {
     step.slug: step
     for step in (
-        Step("review", _("Start the review"), _("Start the review"), EmptyForm, REVIEW_FROM, _review),
-        Step(
+        AdminStep("review", _("Start the review"), _("Start the review"), EmptyForm, REVIEW_FROM, _review),
+        AdminStep(
             "ask-info",
             _("Ask for information"),
             _("Send the request for information"),
@@ -164,10 +142,10 @@ STEPS: dict[str, Step] = {
             ASK_INFO_FROM,
             _ask_info,
         ),
-        Step("approve", _("Approve"), _("Approve the request"), NoteForm, APPROVE_FROM, _approve),
-        Step("reject", _("Reject"), _("Reject the request"), RejectForm, REJECT_FROM, _reject),
-        Step("assign", _("Assign"), _("Save the assignment"), AssignForm, OPEN_STATUSES, _assign),
-        Step(
+        AdminStep("approve", _("Approve"), _("Approve the request"), NoteForm, APPROVE_FROM, _approve),
+        AdminStep("reject", _("Reject"), _("Reject the request"), RejectForm, REJECT_FROM, _reject),
+        AdminStep("assign", _("Assign"), _("Save the assignment"), AssignForm, OPEN_STATUSES, _assign),
+        AdminStep(
             "message", _("Write to the customer"), _("Send the message"), MessageForm, OPEN_STATUSES, _message
         ),
     )
@@ -259,7 +237,7 @@ _FIELDS = (
 
 
 @admin.register(Request)
-class RequestAdmin(ReadOnlyModelAdmin[Request]):
+class RequestAdmin(StepsAdminMixin[Request], ReadOnlyModelAdmin[Request]):
     """The work queue: open requests with the nearest deadline first; each step from the request's page."""
 
     list_display = ["reference", "kind", "company", "status", "deadline", "assigned_to", "submitted_at"]
@@ -279,6 +257,10 @@ class RequestAdmin(ReadOnlyModelAdmin[Request]):
     readonly_fields = _FIELDS
     inlines = [RequestDocumentInline, RequestMessageInline, RequestEventInline]
     change_form_template = "admin/procedures/request/change_form.html"
+    steps = STEPS
+    step_template = "admin/procedures/request/step.html"
+    step_not_possible = _("The request is now “%(status)s”: this step is not possible.")
+    step_refusals = (RequestStateError,)
     actions = ["assign_to_me", "start_review"]
 
     @admin.display(description=_("deadline"), ordering="due_on")
@@ -309,6 +291,31 @@ class RequestAdmin(ReadOnlyModelAdmin[Request]):
     def has_decide_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm(DECIDE_PERMISSION)
 
+    def has_step_permission(self, request: HttpRequest) -> bool:
+        return self.has_decide_permission(request)
+
+    def step_url(self, obj: Request, slug: str) -> str:
+        return reverse("admin:procedures_request_step", args=[obj.pk, slug])
+
+    def change_url(self, obj: Request) -> str:
+        return reverse("admin:procedures_request_change", args=[obj.pk])
+
+    def step_form(self, request: HttpRequest, obj: Request, step: AdminStep[Request]) -> forms.Form:
+        if request.method == "POST":
+            return step.form_class(request.POST)
+        # Assigning offers the current assignee, or the staff member at the keyboard.
+        initial = {"assigned_to": obj.assigned_to_id or request.user.pk} if step.slug == "assign" else {}
+        return step.form_class(initial=initial)
+
+    def step_context(self, request: HttpRequest, obj: Request, step: AdminStep[Request]) -> dict[str, Any]:
+        page = request_page(request=obj)
+        return {
+            "title": f"{step.title}: {obj.reference}",
+            "request_obj": page.request,
+            "page": page,
+            "request_data_items": page.data_items,
+        }
+
     def get_urls(self) -> list[URLPattern]:
         return [
             path(
@@ -331,14 +338,7 @@ class RequestAdmin(ReadOnlyModelAdmin[Request]):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        obj = self.get_object(request, object_id)
-        steps = []
-        if obj is not None and self.has_decide_permission(request):
-            steps = [
-                (step.title, reverse("admin:procedures_request_step", args=[obj.pk, slug]))
-                for slug, step in STEPS.items()
-                if obj.status in step.from_statuses
-            ]
+        steps = self.step_links(request, self.get_object(request, object_id))
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), "request_steps": steps}
         )
@@ -356,7 +356,7 @@ class RequestAdmin(ReadOnlyModelAdmin[Request]):
     def _bulk(
         self, request: HttpRequest, queryset: QuerySet[Request], apply: Callable[[Request, User], Any]
     ) -> None:
-        by = _staff_user(request)
+        by = admin_staff_user(request)
         done, refused = 0, []
         for row in queryset:
             try:
@@ -371,55 +371,6 @@ class RequestAdmin(ReadOnlyModelAdmin[Request]):
         for message in refused:
             self.message_user(request, message, messages.WARNING)
 
-    def step_view(self, request: HttpRequest, object_id: str, slug: str) -> HttpResponse:
-        if not self.has_decide_permission(request):
-            raise PermissionDenied
-        step = STEPS.get(slug)
-        obj = self.get_object(request, object_id)
-        if step is None or obj is None:
-            raise Http404
-        change_url = reverse("admin:procedures_request_change", args=[obj.pk])
-        if obj.status not in step.from_statuses:
-            self.message_user(
-                request,
-                gettext("The request is now “%(status)s”: this step is not possible.")
-                % {"status": obj.get_status_display()},
-                messages.WARNING,
-            )
-            return HttpResponseRedirect(change_url)
-        initial = {"assigned_to": obj.assigned_to_id or request.user.pk} if slug == "assign" else {}
-        form = step.form_class(request.POST) if request.method == "POST" else step.form_class(initial=initial)
-        if request.method == "POST" and form.is_valid():
-            try:
-                message = step.apply(obj, _staff_user(request), form.cleaned_data)
-            except RequestStateError as error:
-                self.message_user(request, " ".join(error.messages), messages.WARNING)
-                return HttpResponseRedirect(change_url)
-            except ValidationError as error:
-                if hasattr(error, "error_dict"):
-                    for field, errors in error.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, error.messages)
-            else:
-                self.message_user(request, message, messages.SUCCESS)
-                return HttpResponseRedirect(change_url)
-        page = request_page(request=obj)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{step.title}: {obj.reference}",
-            "opts": self.model._meta,
-            "original": obj,
-            "request_obj": page.request,
-            "page": page,
-            "request_data_items": page.data_items,
-            "step": step,
-            "form": form,
-            "is_popup": IS_POPUP_VAR in request.GET,
-            "has_view_permission": self.has_view_permission(request, obj),
-        }
-        return TemplateResponse(request, "admin/procedures/request/step.html", context)
-
     def document_view(self, request: HttpRequest, object_id: str, document_id: int) -> FileResponse:
         obj = self.get_object(request, object_id)
         if obj is None or not self.has_view_permission(request, obj):
@@ -429,7 +380,7 @@ class RequestAdmin(ReadOnlyModelAdmin[Request]):
             raise Http404
         # Staff opening a customer's identity or company papers is on record.
         audit_record(
-            actor=_staff_user(request),
+            actor=admin_staff_user(request),
             target=obj,
             event="request_document_viewed",
             details={"reference": obj.reference, "document": document.pk, "role": document.role},
