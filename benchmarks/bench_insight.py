@@ -34,7 +34,7 @@ from django.test import Client
 from django.utils import timezone
 
 from benchmarks.bench_pages import page_statements, percentile, replay, session_cookie
-from benchmarks.common import Result
+from benchmarks.common import Result, bench_company_admin
 
 LINES = int(os.environ.get("BENCH_INSIGHT_LINES", "2000"))
 INVOICES = int(os.environ.get("BENCH_INSIGHT_INVOICES", "36"))
@@ -49,29 +49,16 @@ COST_CENTRES = ["Cantieri", "Ufficio", "Direzione", "Flotta", "Magazzino", "Vend
 
 def ensure_company() -> Any:
     """The bench company, its administrator (with TOTP, as the role needs), its lines, invoices and traffic."""
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from selfcare.models import Line, LineKind, Offer
 
-    from selfcare.models import Company, Line, LineKind, Membership, Offer, Role, User
-
-    company, _created = Company.objects.get_or_create(
-        vat_number=f"IT{BENCH_VAT}",
-        defaults={
-            "name": "Benchmark Insight S.r.l.",
-            "tax_code": BENCH_VAT,
-            "pec": "insight@pec.example.it",
-            "recipient_code": "M5UXCR1",
-            "registered_office": "Via dei Test 3, Milano",
-        },
+    membership = bench_company_admin(
+        vat=BENCH_VAT,
+        email=BENCH_EMAIL,
+        company_name="Benchmark Insight S.r.l.",
+        user_name="Bench Insight",
+        office="Via dei Test 3, Milano",
     )
-    user = User.objects.filter(email=BENCH_EMAIL).first() or User.objects.create_user(
-        email=BENCH_EMAIL, password=None, name="Bench Insight"
-    )
-    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
-        TOTP.activate(user, generate_totp_secret())
-    membership, _created = Membership.objects.get_or_create(
-        user=user, company=company, defaults={"role": Role.ADMIN}
-    )
+    company = membership.company
     offers = [
         Offer.objects.get_or_create(
             code=f"BENCH-INS-{i}",

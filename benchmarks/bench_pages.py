@@ -39,7 +39,7 @@ from django.db import connection
 from django.test import Client
 from stdnum import luhn
 
-from benchmarks.common import Result, start_gunicorn
+from benchmarks.common import Result, bench_company_admin, start_gunicorn
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("BENCH_PORT", "8766"))
@@ -65,29 +65,16 @@ def _iccid(n: int) -> str:
 
 def ensure_company() -> Any:
     """The bench company, its administrator (with TOTP, as the role needs) and LINES lines."""
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from selfcare.models import Line, LineKind, LineStatus, Membership, Offer, Role, SimKind, User
 
-    from selfcare.models import Company, Line, LineKind, LineStatus, Membership, Offer, Role, SimKind, User
-
-    company, _created = Company.objects.get_or_create(
-        vat_number=f"IT{BENCH_VAT}",
-        defaults={
-            "name": "Benchmark Lines S.r.l.",
-            "tax_code": BENCH_VAT,
-            "pec": "bench@pec.example.it",
-            "recipient_code": "M5UXCR1",
-            "registered_office": "Via dei Test 1, Milano",
-        },
+    membership = bench_company_admin(
+        vat=BENCH_VAT,
+        email=BENCH_EMAIL,
+        company_name="Benchmark Lines S.r.l.",
+        user_name="Bench Admin",
+        office="Via dei Test 1, Milano",
     )
-    user = User.objects.filter(email=BENCH_EMAIL).first() or User.objects.create_user(
-        email=BENCH_EMAIL, password=None, name="Bench Admin"
-    )
-    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
-        TOTP.activate(user, generate_totp_secret())
-    membership, _created = Membership.objects.get_or_create(
-        user=user, company=company, defaults={"role": Role.ADMIN}
-    )
+    company = membership.company
     offers = [
         Offer.objects.get_or_create(
             code=f"BENCH-{i}",

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -136,3 +137,34 @@ def psql_run(statement: str) -> None:
         subprocess.run(
             command, env={**os.environ, "PGPASSWORD": db["PASSWORD"] or ""}, check=True, stdout=sink
         )
+
+
+def bench_company_admin(*, vat: str, email: str, company_name: str, user_name: str, office: str) -> Any:
+    """A benchmark's own company and its administrator (with TOTP, as the role needs); made once.
+
+    Returns the administrator's membership (its company is `.company`).
+    """
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from selfcare.models import Company, Membership, Role, User
+
+    company, _created = Company.objects.get_or_create(
+        vat_number=f"IT{vat}",
+        defaults={
+            "name": company_name,
+            "tax_code": vat,
+            "pec": f"{email.split('@')[0]}@pec.example.it",
+            "recipient_code": "M5UXCR1",
+            "registered_office": office,
+        },
+    )
+    user = User.objects.filter(email=email).first() or User.objects.create_user(
+        email=email, password=None, name=user_name
+    )
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, generate_totp_secret())
+    membership, _created = Membership.objects.get_or_create(
+        user=user, company=company, defaults={"role": Role.ADMIN}
+    )
+    return membership
