@@ -37,6 +37,7 @@ from billing.models import (
     PaymentMethodKind,
 )
 from billing.services import billing_run_month
+from roaming.spend import roaming_month_charges_write
 from selfcare.demo import Writer, demo_document
 from selfcare.models import Company
 
@@ -107,6 +108,9 @@ def seed_billing(*, stdout: Writer) -> int:
                 vat_applicable=False,
             )
         for first in to_bill:
+            # As beat does on the 1st before the run: the month's roaming (from the demo traffic, if
+            # imported already) becomes its charges, so the invoices carry it.
+            roaming_month_charges_write(month=first)
             run = billing_run_month(year=first.year, month=first.month, issued_on=_next_month(first))
             made += run.invoices_created
         _demo_statuses(companies=[c for c in companies if c is not None], today=today)

@@ -337,7 +337,7 @@ def test_seed_demo_imports_ninety_days_of_traffic_of_every_kind_once() -> None:
     from django.utils import timezone
 
     from billing.demo_traffic import HEAVY_CALLER, HEAVY_DATA
-    from billing.models import TrafficDailyTotal, TrafficRecord, TrafficRecordId
+    from billing.models import ExtraCharge, TrafficDailyTotal, TrafficRecord, TrafficRecordId
 
     first = seed()
     records = TrafficRecord.objects.count()
@@ -357,6 +357,8 @@ def test_seed_demo_imports_ninety_days_of_traffic_of_every_kind_once() -> None:
         in_service.values_list("pk", flat=True)
     )
     assert not TrafficRecord.objects.filter(line__status=LineStatus.CEASED).exists()
+    # The months the traffic covers are billed with their roaming, as beat does before each run.
+    assert ExtraCharge.objects.filter(roaming_month__isnull=False, billed_on_invoice__isnull=False).exists()
     assert {
         (service, direction)
         for service, direction in TrafficRecord.objects.values_list("service", "direction")

@@ -89,8 +89,9 @@ class Command(BaseCommand):
         seed_services(stdout=self.stdout)
         seed_sim(stdout=self.stdout)
         seed_credit(stdout=self.stdout)
-        seed_billing(stdout=self.stdout)
+        # Traffic before billing: the months it covers are billed with their roaming charges.
         seed_traffic(stdout=self.stdout)
+        seed_billing(stdout=self.stdout)
         seed_fair_use(stdout=self.stdout, staff=staff)
         requests_made = seed_demo_requests(staff=staff)
         self.stdout.write(
