@@ -200,7 +200,7 @@ class RequestDocumentInline(_ReadOnlyInline, admin.TabularInline[RequestDocument
     def view(self, document: RequestDocument) -> SafeString:
         url = reverse("admin:procedures_request_document", args=[document.request_id, document.pk])
         return format_html(
-            '<a href="{}">{}</a>', url, document_label(_handler_of(document.request), document.role)
+            '<a href="{}" target="_blank" rel="noopener">{}</a>', url, document_label(_handler_of(document.request), document.role)
         )
 
 
@@ -385,4 +385,4 @@ class RequestAdmin(StepsAdminMixin[Request], ReadOnlyModelAdmin[Request]):
             event="request_document_viewed",
             details={"reference": obj.reference, "document": document.pk, "role": document.role},
         )
-        return document_response(document)
+        return document_response(document, inline=True)

@@ -128,11 +128,16 @@ def document_file_name(document: RequestDocument) -> str:
     return f"{document.request.reference}_{document.role}.{extension}"
 
 
-def document_response(document: RequestDocument) -> FileResponse:
-    """The stored file as an attachment, in the type read at upload, never sniffed nor cached by others."""
+def document_response(document: RequestDocument, *, inline: bool = False) -> FileResponse:
+    """The stored file in the type read at upload, never sniffed nor cached by others.
+
+    An attachment, except `inline` for staff's queue, where documents open in
+    the browser: safe to show because the type was read from the bytes at
+    upload (PDF, JPEG or PNG only) and the browser may not guess another.
+    """
     response = FileResponse(
         document.file.open("rb"),
-        as_attachment=True,
+        as_attachment=not inline,
         filename=document_file_name(document),
         content_type=document.content_type,
     )

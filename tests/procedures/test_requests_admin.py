@@ -95,6 +95,9 @@ def test_the_request_page_shows_data_documents_and_steps(
     response = client.get(document_url)
     assert response.status_code == 200
     assert response["X-Content-Type-Options"] == "nosniff"
+    # Staff read it in the browser (the type was read from the bytes at upload); customers download it.
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("inline;")
 
 
 def test_each_step_calls_the_service(cast: Cast, client: Client, procedures_staff: User) -> None:
