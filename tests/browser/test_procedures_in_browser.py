@@ -139,7 +139,9 @@ def test_a_line_user_reports_a_theft_the_line_is_blocked_at_once_and_the_complai
     page.wait_for_url(re.compile(rf"/requests/{request.pk}/$"))
     expect(page.locator("#request-history")).to_contain_text("Reminder sent")
 
-    page.locator("details:has(#request-document-form) > summary").click()
+    # The complaint is still missing: the upload form is open already, the complaint chosen first.
+    expect(page.locator("details:has(#request-document-form)")).to_have_attribute("open", "")
+    expect(page.locator("#id_role")).to_have_value("police_complaint")
     page.locator("#id_role").select_option("police_complaint")
     page.locator("#id_file").set_input_files(a_pdf(tmp_path, "denuncia.pdf"))
     page.locator("#request-document-form button[type=submit]").click()
