@@ -200,7 +200,9 @@ class RequestDocumentInline(_ReadOnlyInline, admin.TabularInline[RequestDocument
     def view(self, document: RequestDocument) -> SafeString:
         url = reverse("admin:procedures_request_document", args=[document.request_id, document.pk])
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener">{}</a>', url, document_label(_handler_of(document.request), document.role)
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            url,
+            document_label(_handler_of(document.request), document.role),
         )
 
 
