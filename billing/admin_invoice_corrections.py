@@ -26,6 +26,7 @@ from billing.credit_notes import credit_note_issue
 from billing.invoice_payments import invoice_mark_paid_by_bank_transfer
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
 from selfcare.admin_base import admin_staff_user
+from selfcare.forms import form_errors_from
 
 
 class CreditNoteForm(forms.Form):
@@ -153,11 +154,7 @@ class InvoiceCorrectionsAdminMixin(admin.ModelAdmin[Invoice]):
                     amount=form.cleaned_data["amount"],
                 )
             except ValidationError as error:
-                if hasattr(error, "error_dict"):
-                    for field, errors in error.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, error.messages)
+                form_errors_from(error, form)
             else:
                 self.message_user(
                     request,

@@ -36,20 +36,13 @@ from billing.payments import (
     card_provider,
 )
 from selfcare import permissions
+from selfcare.forms import form_errors_from
 from selfcare.views.base import CompanyView
 
 logger = logging.getLogger(__name__)
 
 # The card registration under way in this browser session: its nonce and company.
 SESSION_CARD_SETUP = "billing.payment_method.card_setup"
-
-
-def _form_errors_from(error: ValidationError, form: PaymentMethodForm) -> None:
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _changed_message(method: PaymentMethod) -> str:
@@ -95,7 +88,7 @@ class PaymentMethodView(CompanyView):
                     sepa=form.sepa_mandate() if kind == PaymentMethodKind.SEPA_DIRECT_DEBIT else None,
                 )
             except ValidationError as error:
-                _form_errors_from(error, form)
+                form_errors_from(error, form)
             else:
                 messages.success(request, _changed_message(method))
                 return redirect("billing:payment-method")

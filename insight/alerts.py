@@ -37,6 +37,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.taxes import to_cents
 from insight import selectors
 from insight.models import (
     AMOUNT_KINDS,
@@ -249,7 +250,7 @@ def _spend_crossings(*, month: date, company_ids: list[int] | None) -> list[Cros
                     alert=alert,
                     period=month,
                     value=value,
-                    baseline=(total / JUMP_MONTHS).quantize(Decimal("0.01")),
+                    baseline=to_cents(total / JUMP_MONTHS),
                 )
             )
     return crossings

@@ -50,11 +50,11 @@ from billing.models import (
     TrafficDailyTotal,
     TrafficService,
 )
+from billing.taxes import to_cents
 from selfcare import permissions
 from selfcare.models import Line, Membership
 
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 # The charts' windows (docs/insight.md).
 MONTHS_SHOWN = 12
@@ -395,7 +395,7 @@ def roaming_by_country(*, scope: InsightScope, first: date, last: date) -> list[
     if not permissions.can_see_all_lines(scope.membership) or scope.filters.narrows:
         lines = scope.lines().values("pk").query.sql_with_params()
     return [
-        CountrySpend(country=country, amount=amount.quantize(CENT))
+        CountrySpend(country=country, amount=to_cents(amount))
         for country, amount in roaming_spend_by_country(
             company_id=scope.company_id, first=first, last=last, lines=lines
         )

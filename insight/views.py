@@ -35,6 +35,7 @@ from insight.models import InsightAlert
 from insight.reports import CHARTS_BY_SLUG, PAGE_ROWS, display, insight_table, insight_tables
 from insight.selectors import InsightScope, insight_filter_choices
 from selfcare import permissions
+from selfcare.forms import form_errors_from
 from selfcare.views.base import CompanyView
 
 
@@ -208,8 +209,7 @@ class _InsightAlertFormView(CompanyView):
                     enabled=data["enabled"],
                 )
             except ValidationError as error:
-                for field_name, messages_ in error.message_dict.items():
-                    form.add_error(field_name if field_name in form.fields else None, messages_)
+                form_errors_from(error, form)
             else:
                 messages.success(
                     request,

@@ -21,6 +21,7 @@ from procedures.activation import activation_updates_set
 from procedures.forms_activation import ActivationFilterForm, ActivationUpdatesForm
 from procedures.models import ActivationOrder
 from procedures.selectors_activation import activation_orders, activation_rows, activation_timeline
+from selfcare.forms import form_errors_from
 from selfcare.views.base import CompanyView
 
 ORDERS_PER_PAGE = 20
@@ -99,8 +100,7 @@ class ActivationUpdatesView(ActivationDetailView):
                     sms_to=form.cleaned_data["sms_to"],
                 )
             except ValidationError as error:
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_errors_from(error, form)
             else:
                 if enabled and order.updates_sms_to:
                     message = gettext(

@@ -38,6 +38,7 @@ from procedures.services import (
     request_message_send,
     request_submit,
 )
+from selfcare.forms import form_errors_from
 from selfcare.views.base import CompanyView
 
 REQUESTS_PER_PAGE = 20
@@ -215,7 +216,7 @@ class RequestAnswerView(RequestDetailView):
                     files=form.cleaned_data["documents"],
                 )
             except ValidationError as error:
-                _errors_to_form(form, error)
+                form_errors_from(error, form)
             else:
                 messages.success(request, _("Answer sent: the request is back in review."))
                 return redirect("procedures:request-detail", pk=pk)
@@ -237,7 +238,7 @@ class RequestDocumentAddView(RequestDetailView):
                     upload=form.cleaned_data["file"],
                 )
             except ValidationError as error:
-                _errors_to_form(form, error)
+                form_errors_from(error, form)
             else:
                 messages.success(request, _("Document added to the request."))
                 return redirect("procedures:request-detail", pk=pk)
@@ -256,7 +257,7 @@ class RequestMessageView(RequestDetailView):
                     request=self.object, membership=self.membership, body=form.cleaned_data["message"]
                 )
             except ValidationError as error:
-                _errors_to_form(form, error)
+                form_errors_from(error, form)
             else:
                 messages.success(request, _("Message sent to our staff."))
                 return redirect("procedures:request-detail", pk=pk)
@@ -276,11 +277,3 @@ class RequestDocumentView(CompanyView):
         except RequestDocument.DoesNotExist as error:
             raise Http404 from error
         return document_response(document)
-
-
-def _errors_to_form(form: forms.Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error.messages)

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.functional import Promise
 
+from selfcare.forms import form_errors_from
 from selfcare.models import User
 
 _M = TypeVar("_M", bound=models.Model)
@@ -135,11 +136,7 @@ class StepsAdminMixin(Generic[_M]):
                 )
                 return HttpResponseRedirect(change_url)
             except ValidationError as error:
-                if hasattr(error, "error_dict"):
-                    for field, errors in error.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, error.messages)
+                form_errors_from(error, form)
             else:
                 self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(change_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from selfcare import permissions
@@ -60,3 +61,16 @@ class MemberChangeForm(forms.Form):
 
 class CompanySwitchForm(forms.Form):
     membership = forms.IntegerField(widget=forms.HiddenInput)
+
+
+def form_errors_from(error: ValidationError, form: forms.Form) -> None:
+    """Put a service's ValidationError on the form that fed it: by field where the form has one, else on top.
+
+    Services check their rules themselves and raise errors keyed by field
+    name; the page shows them next to what the user typed, which is kept.
+    """
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error.messages)

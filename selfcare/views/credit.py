@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from billing.payments import PaymentsUnavailableError
 from billing.services import payment_start
+from selfcare.forms import form_errors_from
 from selfcare.models import CreditMovement, Line
 from selfcare.services.credit import (
     RECHARGE_CUTS,
@@ -29,14 +30,6 @@ from selfcare.services.credit import (
 from selfcare.views.base import CompanyView
 
 MOVEMENTS_PER_PAGE = 25
-
-
-def _form_errors_from(error: ValidationError, form: forms.Form) -> None:
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 class ThresholdForm(forms.Form):
@@ -115,7 +108,7 @@ class LineCreditThresholdView(_LineCreditView):
                     line=line, threshold=form.cleaned_data["threshold"], actor=self.membership
                 )
             except ValidationError as error:
-                _form_errors_from(error, form)
+                form_errors_from(error, form)
         if form.errors:
             return render(
                 request,
@@ -176,5 +169,5 @@ class LineRechargeView(_LineCreditView):
                     None, _("Online payments are not available at the moment. Please try again later.")
                 )
             except ValidationError as error:
-                _form_errors_from(error, form)
+                form_errors_from(error, form)
         return self._render(request, form, status=400)

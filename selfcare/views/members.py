@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -12,21 +10,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from selfcare import permissions
-from selfcare.forms import MemberChangeForm, MemberInviteForm
+from selfcare.forms import MemberChangeForm, MemberInviteForm, form_errors_from
 from selfcare.models import Membership
 from selfcare.selectors.companies import members_of_company
 from selfcare.services.members import member_assign_lines, member_change_role, member_invite, member_remove
 from selfcare.views.base import CompanyView
 
 MEMBERS_PER_PAGE = 25
-
-
-def _form_errors_from(error: ValidationError, form: Any) -> None:
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 class MemberListView(CompanyView):
@@ -66,7 +56,7 @@ class MemberInviteView(CompanyView):
                     lines=form.cleaned_data["lines"],
                 )
             except ValidationError as error:
-                _form_errors_from(error, form)
+                form_errors_from(error, form)
             else:
                 messages.success(
                     request,
@@ -111,7 +101,7 @@ class MemberEditView(CompanyView):
                     actor=self.membership, membership=self.object, lines=form.cleaned_data["lines"]
                 )
             except ValidationError as error:
-                _form_errors_from(error, form)
+                form_errors_from(error, form)
             else:
                 messages.success(
                     request, _("The access of %(name)s has been updated.") % {"name": self.object.user}

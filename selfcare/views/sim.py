@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from selfcare.auth import ReauthenticationRequiredMixin
+from selfcare.forms import form_errors_from
 from selfcare.models import EsimProfile, EsimStatus, Line, LineKind, LineStatus, User
 from selfcare.services.esim import esim_code_show, esim_request, esim_views_left
 from selfcare.services.sim import sim_secrets_show
@@ -106,11 +107,7 @@ class LineEsimView(CompanyView):
             try:
                 esim_request(line=self.object, eid=form.cleaned_data["eid"], actor=cast(User, request.user))
             except ValidationError as error:
-                if hasattr(error, "error_dict"):
-                    for field, errors in error.error_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, error.messages)
+                form_errors_from(error, form)
             else:
                 messages.success(
                     request,
