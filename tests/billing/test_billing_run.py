@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from billing.models import (
     ExtraCharge,
     ExtraChargeKind,
     Invoice,
+    InvoiceLine,
     InvoiceLineKind,
     PaymentMethod,
     PaymentMethodKind,
@@ -367,9 +368,42 @@ def _waiting_on_a_lock() -> bool:
     return bool(waiting)
 
 
+def invoices_as_billed() -> list[dict[str, Any]]:
+    """Every invoice with its lines, in number order, as a run wrote them: all but ids and timestamps."""
+    skip = {"id", "billing_run", "created_at", "sdi_updated_at"}
+    fields = [f.attname for f in Invoice._meta.concrete_fields if f.name not in skip]
+    line_fields = [f.attname for f in InvoiceLine._meta.concrete_fields if f.name not in {"id", "invoice"}]
+    invoices = list(Invoice.objects.order_by("sequence_number").values("pk", *fields))
+    lines: dict[int, list[dict[str, Any]]] = {}
+    for line in InvoiceLine.objects.order_by("invoice_id", "position").values("invoice_id", *line_fields):
+        lines.setdefault(line.pop("invoice_id"), []).append(line)
+    for invoice in invoices:
+        invoice["lines"] = lines.get(invoice.pop("pk"), [])
+    return invoices
+
+
+def billed_without_a_kill() -> list[dict[str, Any]]:
+    """What an uninterrupted run makes of the data as it is now; rolled back, so the data stays unbilled."""
+    with transaction.atomic():
+        billing_run_month(year=YEAR, month=MONTH)
+        reference = invoices_as_billed()
+        transaction.set_rollback(True)
+    assert not Invoice.objects.exists()
+    return reference
+
+
 @pytest.mark.worker
 def test_a_run_killed_mid_chunk_resumes_and_makes_the_same_invoices(transactional_db: None) -> None:
-    companies = [company_with_lines(1) for _ in range(100)]
+    # Companies that differ (lines, fees, a line started mid-month): a company's
+    # invoice billed twice, or another's lines, would not look the same.
+    fees = ("10.00", "25.50", "7.99")
+    companies = [
+        company_with_lines(
+            1 + n % 3, fee=fees[n % 3], **({"activated_on": date(2026, 10, 15)} if n % 4 == 3 else {})
+        )
+        for n in range(100)
+    ]
+    reference = billed_without_a_kill()
     year = timezone.localdate().year
     one_chunk_per_company = {"BILLING_CHUNK_SIZE": "1"}
 
@@ -399,14 +433,11 @@ def test_a_run_killed_mid_chunk_resumes_and_makes_the_same_invoices(transactiona
         wait_until(lambda: BillingRun.objects.filter(status=BillingRunStatus.DONE).exists())
 
     assert BillingRun.objects.get().pk == run.pk
-    invoices = list(Invoice.objects.order_by("sequence_number"))
-    # What an uninterrupted run makes: one invoice a company, numbered in company order, no gap.
-    assert [(i.company_id, i.sequence_number) for i in invoices] == [
-        (company.pk, number) for number, company in enumerate(companies, start=1)
-    ]
-    assert {amounts(invoice) for invoice in invoices} == {
-        (D("10.00"), D("2.20"), D("12.91"), D("0.00"), D("25.11"))
-    }
+    # The same invoices, numbers, amounts and lines as the run that was not killed:
+    # nothing missing, nothing billed twice.
+    assert invoices_as_billed() == reference
+    assert [invoice["company_id"] for invoice in reference] == [company.pk for company in companies]
+    assert [invoice["sequence_number"] for invoice in reference] == list(range(1, 101))
 
 
 @pytest.mark.django_db

@@ -22,7 +22,7 @@ from billing.models import (
     FairUseRun,
     FairUseRunStatus,
 )
-from selfcare.models import Line
+from selfcare.models import Line, Notification
 from tests.billing.fair_use_traffic import DAY, calls, mixed, record, write
 from tests.cast import Cast
 from tests.factories import LineFactory, OfferFactory
@@ -257,6 +257,31 @@ def waiting_for_the_findings_table() -> int:
     return int(waiting)
 
 
+def fair_use_as_found() -> dict[str, list[tuple[Any, ...]]]:
+    """What a run leaves: its findings, their measures and the warnings sent, without ids or timestamps."""
+    return {
+        "findings": sorted(
+            (
+                f.line_id,
+                f.rule.code,
+                f.period,
+                f.period_start,
+                json.dumps(f.metrics, sort_keys=True),
+                f.status,
+            )
+            for f in FairUseFinding.objects.select_related("rule")
+        ),
+        "measures": sorted(
+            (m.line_id, m.finding.rule.code, m.kind, m.starts_on, m.ends_on, m.notice_on, m.effective_on)
+            for m in FairUseMeasure.objects.select_related("finding__rule")
+        ),
+        # The dedupe key and link name the measure by its id, which a rolled-back run used up.
+        "warnings": sorted(
+            Notification.objects.values_list("event", "channel", "user_id", "address", "subject")
+        ),
+    }
+
+
 @pytest.mark.worker
 def test_a_worker_killed_in_the_middle_of_a_run_leaves_the_same_findings_after_the_sweep(
     transactional_db: None,
@@ -267,10 +292,19 @@ def test_a_worker_killed_in_the_middle_of_a_run_leaves_the_same_findings_after_t
 
     cast = make_cast()
     offer = OfferFactory.create(code="BIZ-BASE", unlimited_voice_sms=False)
-    lines = [LineFactory.create(company=cast.rossi, offer=offer) for _ in range(4)]
-    for line in lines:
-        write(mixed(line, 161))
+    # Lines over rule 1 and lines within it, mixed in the chunks.
+    minutes = (161, 20, 161, 161, 20, 175)
+    lines = [LineFactory.create(company=cast.rossi, offer=offer) for _ in minutes]
+    for line, count in zip(lines, minutes, strict=True):
+        write(mixed(line, count))
     chunks = {"FAIR_USE_CHUNK_LINES": "2", "FAIR_USE_RESUME_AFTER": "0"}
+
+    # What an uninterrupted run finds in the same data; rolled back, so the data stays unchecked.
+    with override_settings(FAIR_USE_CHUNK_LINES=2), transaction.atomic():
+        fair_use_run_period(period=FairUsePeriod.DAY, period_start=DAY)
+        reference = fair_use_as_found()
+        transaction.set_rollback(True)
+    assert not FairUseRun.objects.exists()
 
     # The test holds the findings table: the first chunk with a breach blocks writing it,
     # mid-transaction, and its worker is killed there.
@@ -292,7 +326,10 @@ def test_a_worker_killed_in_the_middle_of_a_run_leaves_the_same_findings_after_t
 
     run.refresh_from_db()
     assert (run.chunks_done, run.findings_new) == (run.chunks_total, 4)
-    assert sorted(FairUseFinding.objects.values_list("line__number", "rule__code")) == sorted(
-        (line.number, "1") for line in lines
+    # The same findings, measures and warnings as the run that was not killed: nothing missing, nothing twice.
+    assert fair_use_as_found() == reference
+    assert [finding[:2] for finding in reference["findings"]] == sorted(
+        (line.pk, "1") for line, count in zip(lines, minutes, strict=True) if count > 160
     )
-    assert FairUseMeasure.objects.count() == 4
+    assert len(reference["measures"]) == 4
+    assert {warning[0] for warning in reference["warnings"]} == {"fair_use_measure"}

@@ -1,21 +1,16 @@
-"""Delivering the outbox: claimed sends, retries, the sweep, and real workers through a real broker."""
+"""Delivering the outbox: claimed sends, retries, the sweep, and real workers through a real broker, killed midway."""
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from django.conf import settings as django_settings
 from django.core import mail
-from django.db.models import F
 from django.utils import timezone
 
 from selfcare import sms
@@ -32,8 +27,7 @@ from selfcare.services.notifications import (
 )
 from selfcare.tasks import send_notification, sweep_notifications
 from tests.cast import Cast, make_cast
-from tests.commands import manage, on_the_test_database
-from tests.selfcare.test_notifications import EVENT, install_event_templates, notify_order
+from tests.selfcare.test_notifications import install_event_templates, notify_order
 from tests.worker import WorkerProcess, wait_until
 
 NUMBER = "+393331234567"
@@ -55,6 +49,20 @@ class SmsProviderHangsBackend:
     """An SMS provider that takes the message and never answers: the worker is killed meanwhile."""
 
     def send(self, *, to: str, text: str, message_id: str) -> None:
+        Path(os.environ["SMS_SEND_STARTED"]).write_text(message_id, encoding="utf-8")
+        time.sleep(600)
+
+
+class SmsProviderHangsOnTheThirdBackend:
+    """An SMS provider that takes two messages, then hangs on the third: the worker is killed meanwhile."""
+
+    def send(self, *, to: str, text: str, message_id: str) -> None:
+        delivered = Path(os.environ["SMS_DELIVERED"])
+        taken = delivered.read_text(encoding="utf-8").split() if delivered.exists() else []
+        if len(taken) < 2:
+            with delivered.open("a", encoding="utf-8") as log:
+                log.write(f"{message_id}\n")
+            return
         Path(os.environ["SMS_SEND_STARTED"]).write_text(message_id, encoding="utf-8")
         time.sleep(600)
 
@@ -370,120 +378,49 @@ def test_a_message_whose_worker_was_killed_while_sending_it_is_sent_by_the_next_
     assert row.attempts == 2
 
 
-# --- the broker down --------------------------------------------------------------
-
-
-class ThrowawayRedis:
-    """A redis-server of the test's own on a free port: stopping it touches nobody else's Redis."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def answers(self) -> bool:
-        try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=1).ping())
-        except redis.ConnectionError:
-            return False
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)),
-                # Nothing kept across a restart, as a broker that lost its memory.
-                *("--save", "", "--appendonly", "no", "--logfile", str(self.folder / "redis.log")),
-            ],
-        )
-        wait_until(self.answers, timeout=20)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-        assert not self.answers()
-
-
-# The producer side runs in a process of its own, as the web server does: its
-# Celery app reaches the throwaway broker from its first connection.
-NOTIFY_IN_A_PORTAL_PROCESS = f"""
-import os
-from django.conf import settings
-from django.db import transaction
-from django.test import override_settings
-from selfcare.models import Channel, Company, User
-from selfcare.services.notifications import notify
-
-engine = settings.TEMPLATES[0]
-templates = [{{**engine, "DIRS": [*engine["DIRS"], os.environ["EVENT_TEMPLATES"]]}}]
-with override_settings(TEMPLATES=templates), transaction.atomic():
-    notify(
-        company=Company.objects.get(pk=os.environ["COMPANY_ID"]),
-        event="{EVENT}",
-        key="order-7-shipped",
-        recipients=[User.objects.get(pk=os.environ["USER_ID"])],
-        context={{"order_number": "A-7"}},
-        channels=[Channel.EMAIL],
-    )
-print("committed")
-"""
-SWEEP_IN_A_PORTAL_PROCESS = "from selfcare.tasks import sweep_notifications; sweep_notifications.delay()"
-
-
-def run_in_a_portal_process(code: str, *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return manage("shell", "-c", code, env={**on_the_test_database(), **env}, timeout=120)
-
-
 @pytest.mark.worker
-def test_a_notification_sent_while_redis_is_down_goes_out_once_it_is_back(
-    transactional_db: None, tmp_path: Path, event_templates: Path
+def test_a_batch_whose_worker_was_killed_midway_is_sent_in_full_and_each_message_once(
+    transactional_db: None, tmp_path: Path
 ) -> None:
     cast = make_cast()
-    broker = ThrowawayRedis(Path(tempfile.mkdtemp(prefix="redis-", dir=tmp_path)))
-    mail_folder = tmp_path / "mail"
-    env = {"CELERY_BROKER_URL": broker.url, "EMAIL_URL": f"filemail://{mail_folder}"}
-    broker.start()
-    try:
-        with WorkerProcess(extra_env=env) as worker:
-            broker.stop()
-
-            producer = run_in_a_portal_process(
-                NOTIFY_IN_A_PORTAL_PROCESS,
-                env={
-                    **env,
-                    "EVENT_TEMPLATES": str(event_templates),
-                    "COMPANY_ID": str(cast.rossi.pk),
-                    "USER_ID": str(cast.rossi_line_user.user.pk),
-                },
+    started = tmp_path / "sms-send-started"
+    delivered = tmp_path / "sms-delivered-before-the-kill"
+    sms_folder = tmp_path / "sms"
+    hanging = {
+        "SMS_BACKEND": f"{__name__}.SmsProviderHangsOnTheThirdBackend",
+        "SMS_SEND_STARTED": str(started),
+        "SMS_DELIVERED": str(delivered),
+    }
+    with WorkerProcess(extra_env=hanging) as worker:
+        rows = [
+            row
+            for number in range(5)
+            for row in notify_order(
+                membership=cast.rossi_line_user, key=f"order-{number}", channels=[Channel.SMS], sms_to=NUMBER
             )
+        ]
+        wait_until(started.exists)
+        worker.kill()
 
-            # The event was committed and the web request did not fail: the
-            # broker's absence is a warning in the log, not an error.
-            assert producer.returncode == 0, producer.stderr
-            assert "committed" in producer.stdout
-            assert "could not queue 1 notification(s)" in producer.stderr
-            row = Notification.objects.get(channel=Channel.EMAIL)
-            assert (row.status, row.attempts) == (DeliveryStatus.PENDING, 0)
+    # Two sent, one cut off while sending, two never started.
+    states = sorted(Notification.objects.filter(channel=Channel.SMS).values_list("status", flat=True))
+    assert states == sorted(
+        [DeliveryStatus.SENT] * 2 + [DeliveryStatus.SENDING] + [DeliveryStatus.PENDING] * 2
+    )
+    with WorkerProcess(extra_env={"SMS_BACKEND": "file", "SMS_FILE_PATH": str(sms_folder)}):
+        # What beat's sweep does once the claim has timed out (the first worker's queue was lost with it).
+        later = timezone.now() + SENDING_TIMEOUT + timedelta(seconds=1)
+        for notification_id in notifications_sweep(now=later):
+            send_notification.delay(notification_id)
 
-            broker.start()
-            # A minute later, as beat runs it: the row is past the sweep's grace.
-            Notification.objects.filter(pk=row.pk).update(created_at=F("created_at") - timedelta(minutes=1))
-            sweeper = run_in_a_portal_process(SWEEP_IN_A_PORTAL_PROCESS, env=env)
-            assert sweeper.returncode == 0, sweeper.stderr
+        wait_until(lambda: not Notification.objects.exclude(status=DeliveryStatus.SENT).exists())
 
-            wait_until(lambda: Notification.objects.get(pk=row.pk).status == DeliveryStatus.SENT, timeout=90)
-            wait_until(lambda: succeeded(worker, send_notification) == 1)
-    finally:
-        broker.stop()
+    # Every message of the batch went out, before or after the kill, and none twice.
+    sent_before = delivered.read_text(encoding="utf-8").split()
+    sent_after = read_folder(sms_folder)
+    for row in rows:
+        assert sent_before.count(str(row.message_id)) + sent_after.count(f"Message-ID: {row.message_id}") == 1
+    assert len(sent_before) + sent_after.count("Message-ID: ") == len(rows) == 5
 
-    assert read_folder(mail_folder).count(f"Message-ID: <{row.message_id}@") == 1
-    row.refresh_from_db()
-    assert row.attempts == 1
+
+# The broker down (Redis stopped and started again): tests/faults/test_redis_down.py.
