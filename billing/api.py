@@ -10,12 +10,12 @@ import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, viewsets
-from rest_framework.pagination import CursorPagination
 
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from billing.selectors_invoices import InvoiceFilters, invoice_filters_apply
 from selfcare import permissions
 from selfcare.api.base import TenantAPIMixin
+from selfcare.api.pagination import StableCursorPagination
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer[InvoiceLine]):
@@ -92,7 +92,7 @@ class InvoiceFilter(django_filters.FilterSet):
         return invoice_filters_apply(invoices=queryset, filters=filters)
 
 
-class InvoicePagination(CursorPagination):
+class InvoicePagination(StableCursorPagination):
     """Newest first; on the id, which is unique and never changes, so a cursor keeps its place."""
 
     ordering = "-id"

@@ -18,7 +18,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -33,6 +32,7 @@ from procedures.models import RequestKind
 from procedures.services import request_submit
 from selfcare import permissions
 from selfcare.api.base import TenantAPIMixin
+from selfcare.api.pagination import StableCursorPagination
 from selfcare.models import Line
 
 
@@ -90,7 +90,7 @@ class ClearNumbersAskSerializer(serializers.Serializer[Any]):
     )
 
 
-class ClearNumbersPagination(CursorPagination):
+class ClearNumbersPagination(StableCursorPagination):
     """Newest first, on the primary key (see selfcare.api.pagination.StableCursorPagination)."""
 
     ordering = "-id"

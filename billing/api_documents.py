@@ -19,7 +19,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +34,7 @@ from billing.models import Invoice, InvoiceDocument, InvoiceDocumentKind, Invoic
 from billing.views_documents import document_response
 from selfcare import permissions
 from selfcare.api.base import TenantAPIMixin
+from selfcare.api.pagination import StableCursorPagination
 from selfcare.api.renderers import PdfRenderer, XmlRenderer
 from selfcare.models import User
 
@@ -88,7 +88,8 @@ class InvoiceXmlAPIView(TenantAPIMixin[Invoice], GenericAPIView[Invoice]):
         responses={
             (200, "application/xml"): OpenApiResponse(
                 response=OpenApiTypes.BINARY, description=str(_("The FatturaPA XML document."))
-            )
+            ),
+            503: OpenApiResponse(description=str(ElectronicInvoiceUnavailable.default_detail)),
         },
     )
     def get(self, request: Request, pk: int) -> FileResponse:
@@ -120,7 +121,7 @@ class InvoiceCopySerializer(serializers.ModelSerializer[InvoiceDocument]):
         return request.build_absolute_uri(path) if request is not None else path
 
 
-class InvoiceCopyPagination(CursorPagination):
+class InvoiceCopyPagination(StableCursorPagination):
     ordering = "-id"
     page_size = 20
     page_size_query_param = "page_size"

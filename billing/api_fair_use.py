@@ -14,7 +14,6 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
-from rest_framework.pagination import CursorPagination
 
 from billing.fair_use_texts import fair_use_figures, fair_use_rule_descriptions, fair_use_withdrawal_url
 from billing.models import (
@@ -30,6 +29,7 @@ from billing.selectors_fair_use import (
     fair_use_period_parse,
 )
 from selfcare.api.base import TenantAPIMixin
+from selfcare.api.pagination import StableCursorPagination
 from selfcare.models import Offer
 
 
@@ -194,7 +194,7 @@ class FairUseFindingFilter(django_filters.FilterSet):
         return fair_use_filters_apply(findings=queryset, filters=filters)
 
 
-class FairUsePagination(CursorPagination):
+class FairUsePagination(StableCursorPagination):
     """Newest first, on the id, which is unique and never changes, so a cursor keeps its place."""
 
     ordering = "-id"

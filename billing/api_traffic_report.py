@@ -21,7 +21,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
@@ -31,6 +30,7 @@ from billing.models import TrafficDirection, TrafficRecord, TrafficService
 from billing.traffic_csv import traffic_csv_response
 from billing.traffic_report import TrafficFilters, feed_value, traffic_download_audit, traffic_report_queryset
 from selfcare.api.base import TenantAPIMixin
+from selfcare.api.pagination import StableCursorPagination
 from selfcare.api.renderers import CSVRenderer
 from selfcare.models import Membership, User
 
@@ -111,7 +111,7 @@ class TrafficRecordSerializer(serializers.Serializer[dict[str, Any]]):
         return str(feed_value(record["started_at_feed"]))
 
 
-class TrafficCursorPagination(CursorPagination):
+class TrafficCursorPagination(StableCursorPagination):
     """A cursor on the report's order (time, then id): the hundredth page costs what the first does."""
 
     ordering = ("started_at", "id")

@@ -27,7 +27,6 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -43,6 +42,7 @@ from procedures.activation import (
 from procedures.models import ActivationOrder, ActivationStep, ActivationStepEvent
 from procedures.selectors_activation import STATUS_FILTERS, activation_orders_filter, activation_timeline
 from selfcare.api.base import TenantAPIMixin
+from selfcare.api.pagination import StableCursorPagination
 from selfcare.models import User
 
 # Advancing a step is a change of the order: staff who may change orders may advance them.
@@ -188,7 +188,7 @@ class ActivationOrderFilter(django_filters.FilterSet):
         return activation_orders_filter(orders=queryset, status=value)
 
 
-class ActivationPagination(CursorPagination):
+class ActivationPagination(StableCursorPagination):
     """Newest first, on the id, which is unique and never changes, so a cursor keeps its place."""
 
     ordering = "-id"

@@ -26,7 +26,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request as ApiRequest
 from rest_framework.response import Response
@@ -48,6 +47,7 @@ from procedures.services import (
     request_submit,
 )
 from selfcare.api.base import TenantAPIMixin
+from selfcare.api.pagination import StableCursorPagination
 from selfcare.models import Line
 
 
@@ -174,7 +174,7 @@ class RequestFilter(django_filters.FilterSet):
         fields = ["kind", "status"]
 
 
-class RequestPagination(CursorPagination):
+class RequestPagination(StableCursorPagination):
     """Newest first, on the id, which never changes: a cursor keeps its place."""
 
     ordering = "-id"
@@ -289,8 +289,12 @@ class RequestDocumentFileAPIView(TenantAPIMixin[RequestDocument], GenericAPIView
 
     @extend_schema(
         operation_id="requests_documents_file",
+        # The file in its own type, not JSON.
         responses={
-            200: OpenApiResponse(response=OpenApiTypes.BINARY, description=str(_("PDF, JPEG or PNG.")))
+            (200, media_type): OpenApiResponse(
+                response=OpenApiTypes.BINARY, description=str(_("PDF, JPEG or PNG."))
+            )
+            for media_type in ("application/pdf", "image/jpeg", "image/png")
         },
     )
     def get(self, request: ApiRequest, pk: int) -> FileResponse:

@@ -240,8 +240,12 @@ class RoamingZoneSerializer(serializers.Serializer[ZonePrices]):
 
 
 class RoamingZoneQuerySerializer(serializers.Serializer[Any]):
+    # Blank is all zones: DRF reads an empty query parameter as one left out.
     q = serializers.CharField(
-        required=False, max_length=60, help_text=_("Part of a country's name, in Italian or English.")
+        required=False,
+        allow_blank=True,
+        max_length=60,
+        help_text=_("Part of a country's name, in Italian or English."),
     )
 
 

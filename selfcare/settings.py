@@ -40,8 +40,11 @@ PRODUCTION: bool = env.bool("PRODUCTION", default=False)
 # Secrets. Development gets a fixed, obviously unsafe key; production refuses
 # to start without real ones.
 # ---------------------------------------------------------------------------
-_DEVELOPMENT_SECRET_KEY = "development-only-insecure-key-do-not-use-in-production"  # noqa: S105
+_DEVELOPMENT_SECRET_KEY = "development-only-insecure-key-do-not-use-in-production"  # noqa: S105  # nosec B105
 SECRET_KEY: str = env.str("SECRET_KEY", default=_DEVELOPMENT_SECRET_KEY)
+# The previous keys while SECRET_KEY is rotated (docs/runbook.md): sessions, password-reset
+# links and signed values made with them stay valid until they are dropped.
+SECRET_KEY_FALLBACKS: list[str] = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 # Fernet keys for secrets at rest (PIN, PUK, IBAN, eSIM codes, TOTP seeds),
 # comma-separated, newest first: MultiFernet decrypts with any of them and
@@ -190,7 +193,8 @@ if REDIS_URL:
     _cache_url = env.str("CACHE_URL", default=_redis_database(REDIS_URL, 1))
     CACHES: dict[str, dict[str, Any]] = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # A Redis that does not answer is a cache miss, not a 500 (selfcare/cache.py).
+            "BACKEND": "selfcare.cache.ForgivingRedisCache",
             "LOCATION": _cache_url,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="selfcare"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -664,6 +668,12 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The errors DRF answers for every view (401, 403, 404, 400, 429), which
+    # drf-spectacular leaves out, are documented too (selfcare.api.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "selfcare.api.schema.add_error_responses",
+    ],
     # Swagger UI from the drf-spectacular-sidecar package, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

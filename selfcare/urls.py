@@ -1,9 +1,12 @@
 """The portal's URLs: pages under /, staff under /admin/, the API under /api/v1/."""
 
 from allauth.account.decorators import secure_admin_login
+from allauth.mfa.recovery_codes import views as recovery_codes_views
+from allauth.mfa.totp import views as totp_views
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.decorators.cache import never_cache
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -91,6 +94,10 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 # allauth answers a request over its rate limits (ACCOUNT_RATE_LIMITS) with this.
 handler429 = "selfcare.auth.rate_limited"
+# The database unreachable answers 503 with Retry-After rather than a bare 500 (selfcare.views.errors).
+handler500 = "selfcare.views.errors.server_error"
+# A path under /api/ that matches no route answers JSON, as the API's own 404s do.
+handler404 = "selfcare.views.errors.page_not_found"
 
 urlpatterns = [
     path("", include((selfcare_patterns, "selfcare"))),
@@ -103,6 +110,16 @@ urlpatterns = [
     # allauth's page for adding e-mail addresses (which would log in too) is
     # not offered; its address leads to the security page instead.
     path("accounts/email/", RedirectView.as_view(pattern_name="mfa_index"), name="account-email-disabled"),
+    # allauth's pages that show a second factor's secret (the recovery codes, a new TOTP
+    # secret) send no Cache-Control: no-store here, as every page with a secret
+    # (ARCHITECTURE.md, "Secrets at rest"). Same addresses and names (which the
+    # enrolment middleware goes by), found before allauth's own.
+    path(
+        "accounts/2fa/recovery-codes/",
+        never_cache(recovery_codes_views.view_recovery_codes),
+        name="mfa_view_recovery_codes",
+    ),
+    path("accounts/2fa/totp/activate/", never_cache(totp_views.activate_totp), name="mfa_activate_totp"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

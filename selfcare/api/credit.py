@@ -14,18 +14,18 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing.payments import PaymentsUnavailableError
 from billing.services import payment_start
 from selfcare.api.base import TenantAPIMixin
+from selfcare.api.pagination import StableCursorPagination
 from selfcare.models import CreditMovement, Line
 from selfcare.services.credit import (
     RECHARGE_MAXIMUM,
@@ -42,7 +42,7 @@ class CreditMovementSerializer(serializers.ModelSerializer[CreditMovement]):
         fields = ["id", "kind", "amount", "balance_after", "description", "created_at"]
 
 
-class CreditPagination(CursorPagination):
+class CreditPagination(StableCursorPagination):
     """The movements, newest first, under the line's balance and threshold."""
 
     ordering = "-id"
@@ -114,7 +114,12 @@ class LineCreditView(TenantAPIMixin[Line], ListModelMixin, GenericAPIView[Line])
     pagination_class = CreditPagination
     filter_backends: list[Any] = []
 
-    @extend_schema(responses=CreditMovementSerializer(many=True))
+    @extend_schema(
+        responses={
+            200: CreditMovementSerializer(many=True),
+            409: OpenApiResponse(description=str(PostpaidLine.default_detail)),
+        }
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         line = self.get_object()
         if not line_is_prepaid(line):
