@@ -204,7 +204,11 @@ def traffic_feed_open(*, path: Path, stream: IO[bytes]) -> FeedChunks:
     except UnicodeDecodeError as error:
         raise not_utf8_refusal(name, error.start) from error
     header_text = header_text.removeprefix("\ufeff").rstrip("\r\n")
-    header = next(csv.reader([header_text]), [])
+    try:
+        header = next(csv.reader([header_text], strict=True), [])
+    except csv.Error:
+        # A CR inside the line or malformed quotes: no header at all, refused as a wrong one.
+        header = []
     if tuple(header) != FEED_COLUMNS:
         raise TrafficFeedRefusedError(
             _("%(file)s has the wrong header: expected %(expected)s, found %(found)s. Nothing was imported.")

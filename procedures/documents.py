@@ -4,7 +4,13 @@ DOMAIN.md, "Figures in one place": an upload is a PDF, a JPEG or a PNG of at
 most 10 MB. The type is read from the bytes (python-magic), never from the
 name or the browser's Content-Type, both of which the uploader chooses: an
 HTML page or an executable named `.pdf` is refused, a PNG named `.pdf` is
-kept as the PNG it is. Files go to Django's default storage, which is
+kept as the PNG it is. A polyglot, a file that is a valid document and
+something else as well, is refused too: the type's signature must open the
+file (libmagic finds `%PDF-` anywhere in the first kilobyte, behind an HTML
+comment say), and no document may carry HTML or script markup, a ZIP archive
+(a JAR behind a JPEG, "GIFAR") or, for a PDF, actions that run (JavaScript,
+launching a program). An archive is refused by its type without being
+opened, so a ZIP bomb named `.pdf` costs no memory. Files go to Django's default storage, which is
 private (settings.STORAGES), under a name the portal chooses; the uploader's
 name is kept for display only. Views stream them after checking company
 and role (procedures.views_requests, procedures.api_requests, the admin).
@@ -13,7 +19,10 @@ and role (procedures.views_requests, procedures.api_requests, the admin).
 from __future__ import annotations
 
 import hashlib
+import io
+import re
 import secrets
+import zipfile
 from dataclasses import dataclass
 
 import magic
@@ -33,6 +42,17 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 ALLOWED_TYPES: dict[str, str] = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 # libmagic recognises a file from its first bytes: 8 KB is far more than any of these three needs.
 _SNIFF_BYTES = 8192
+# How each type's bytes begin (PDF 1.7 §7.5.2, JFIF/Exif SOI marker, PNG signature).
+_SIGNATURES: dict[str, bytes] = {
+    "application/pdf": b"%PDF-",
+    "image/jpeg": b"\xff\xd8\xff",
+    "image/png": b"\x89PNG\r\n\x1a\n",
+}
+# Markup a browser would run if the file were ever shown as a page. In a scan's
+# compressed bytes these sequences turn up by chance about once in 2^40 bytes.
+_MARKUP = re.compile(rb"<\s*/?\s*(?:script|html|body|iframe|svg|object|embed|meta)[\s/>]", re.IGNORECASE)
+# PDF actions that run code or programs (ISO 32000-1 §12.6.4): names as the PDF writes them.
+_PDF_ACTIVE = re.compile(rb"/(?:JavaScript|JS|Launch)(?![A-Za-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -77,12 +97,32 @@ def document_check_bytes(content: bytes, *, original_name: str) -> CheckedFile:
             _("This file is not a PDF, a JPEG or a PNG. Save or scan the document in one of those formats."),
             code="file_type",
         )
+    if _is_polyglot(content, content_type):
+        raise ValidationError(
+            _(
+                "This file holds more than a document (a web page, a script or an archive). "
+                "Save or scan the document again as a plain PDF, JPEG or PNG."
+            ),
+            code="file_polyglot",
+        )
     # The name is only shown back to people: no path, and no longer than its column.
     name = (
         original_name.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
         or f"document.{ALLOWED_TYPES[content_type]}"
     )
     return CheckedFile(content=content, content_type=content_type, original_name=name)
+
+
+def _is_polyglot(content: bytes, content_type: str) -> bool:
+    """Whether the bytes are also something other than the document libmagic took them for."""
+    if not content.startswith(_SIGNATURES[content_type]):
+        return True
+    if _MARKUP.search(content):
+        return True
+    if content_type == "application/pdf" and _PDF_ACTIVE.search(content):
+        return True
+    # A ZIP is read from its end (the central directory): zipfile looks there only.
+    return zipfile.is_zipfile(io.BytesIO(content))
 
 
 def _too_big() -> ValidationError:

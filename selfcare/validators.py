@@ -40,6 +40,10 @@ def validate_tax_code(value: str) -> None:
     """Codice fiscale: eleven digits for a company, sixteen characters for a person."""
     candidate = value.strip().upper()
     try:
+        # Letters and digits only: python-stdnum would accept spaces and dashes inside
+        # (and str.isdigit() other scripts' digits), which the portal would then store as typed.
+        if not (candidate.isascii() and candidate.isalnum()):
+            raise StdnumError
         if candidate.isdigit():
             iva.validate(candidate)
         else:
@@ -60,7 +64,7 @@ def validate_recipient_code(value: str) -> None:
 
 def validate_iccid(value: str) -> None:
     """A SIM's ICCID: 19 or 20 digits starting with 89 (telecom), with its Luhn check digit."""
-    if not (value.isdigit() and len(value) in (19, 20) and value.startswith("89")):
+    if not (value.isascii() and value.isdigit() and len(value) in (19, 20) and value.startswith("89")):
         raise ValidationError(_("An ICCID has 19 or 20 digits and starts with 89."), code="invalid_iccid")
     if not luhn.is_valid(value):
         raise ValidationError(_("The ICCID's check digit is wrong."), code="invalid_iccid_check_digit")
@@ -68,7 +72,9 @@ def validate_iccid(value: str) -> None:
 
 def validate_e164_number(value: str) -> None:
     """A phone number in E.164 form (`+39…`) that is a possible and valid number."""
-    if not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+    # [0-9], not \d: \d also matches other scripts' digits (Arabic-Indic…), which
+    # phonenumbers reads as digits but no other system would match against the line.
+    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):
         raise ValidationError(
             _("%(value)s is not a phone number in international form (+39…)."),
             code="invalid_phone_number",
