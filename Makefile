@@ -15,11 +15,12 @@ TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379)
 PYTEST_ARGS ?= -n 2
 # Benchmarks fill a database of their own, never the development or test one.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/selfcare_bench
+BENCH_LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/selfcare_bench_load
 
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: install run test lint typecheck bench messages translations clean
+.PHONY: install run test lint typecheck security bench bench-load screenshots messages translations clean
 
 ## install: .venv with the locked runtime and test dependencies (a second run changes nothing)
 install: $(VENV)/.installed
@@ -55,8 +56,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
-## test: lint, types, migrations check and the whole suite on PostgreSQL and Redis
-test: install translations lint typecheck
+## security: known vulnerabilities in the locked dependencies (pip-audit) and bandit on the apps (docs/security.md)
+security: install
+	@bin/audit-dependencies
+	@$(BIN)/bandit -c pyproject.toml -r selfcare billing roaming procedures insight manage.py -q
+
+## test: lint, types, security checks, migrations check and the whole suite on PostgreSQL and Redis
+test: install translations lint typecheck security
 	@# Migrations are compared with the models, not with a database.
 	DATABASE_URL=sqlite://:memory: $(MANAGE) makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
@@ -65,6 +71,15 @@ test: install translations lint typecheck
 ## bench: the benchmarks of QUALITY.md, each printing its ratio against a baseline of the same run
 bench: install translations
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m benchmarks $(BENCH)
+
+## bench-load: 200 clients of 20 companies for 60 s through gunicorn (QUALITY.md, "load"; BENCH_LOAD_* to change)
+bench-load: install translations
+	DATABASE_URL=$(BENCH_LOAD_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m benchmarks.load
+
+## screenshots: the README's pictures: the main pages with the demo data, in Italian and English, into docs/screenshots
+screenshots: install translations
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots \
+		$(BIN)/pytest --create-db tests/browser/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache $(MO_FILES)

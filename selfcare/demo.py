@@ -27,7 +27,7 @@ class Writer(Protocol):
 # Published on purpose, like the demo password: every demo login that needs
 # two-factor authentication (staff, administrators, legal representatives)
 # shares it. Base32, 32 characters (160 bits, as allauth generates them).
-DEMO_TOTP_SECRET = "AREACLIENTIBUSINESSDEMOTOTP23456"  # noqa: S105 - published with the demo logins
+DEMO_TOTP_SECRET = "AREACLIENTIBUSINESSDEMOTOTP23456"  # noqa: S105 - published with the demo logins  # nosec B105
 
 
 def demo_totp_code(*, at: float | None = None) -> str:

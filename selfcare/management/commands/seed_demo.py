@@ -34,7 +34,7 @@ from selfcare.demo_sim import seed_sim
 from selfcare.models import Membership, Role, User
 from selfcare.services.provisioning import ImportSummary, customers_import
 
-DEMO_PASSWORD = "demo-Portale-2026"  # noqa: S105 - a published demo login, never in production data
+DEMO_PASSWORD = "demo-Portale-2026"  # noqa: S105 - a published demo login, never in production data  # nosec B105
 
 STAFF_EMAIL = "staff@operatore.example.it"
 
