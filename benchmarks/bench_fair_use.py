@@ -52,7 +52,8 @@ MONTH_LAST = date(2026, 8, 31)
 BENCH_VAT = "01999990013"
 
 
-def _lines() -> tuple[int, list[int]]:
+def _lines(count: int = LINES) -> tuple[int, list[int]]:
+    """The bench company and the ids of its first `count` lines (made if missing); bench_scaling passes its own size."""
     from selfcare.models import Company, Line, LineKind, Offer
 
     company, _created = Company.objects.get_or_create(
@@ -87,11 +88,11 @@ def _lines() -> tuple[int, list[int]]:
                 offer=offers[n % 4],
                 activated_on=date(2024, 1, 1),
             )
-            for n in range(have, LINES)
+            for n in range(have, count)
         ),
         batch_size=5000,
     )
-    ids = list(Line.objects.filter(company=company).order_by("pk").values_list("pk", flat=True)[:LINES])
+    ids = list(Line.objects.filter(company=company).order_by("pk").values_list("pk", flat=True)[:count])
     return int(company.pk), ids
 
 

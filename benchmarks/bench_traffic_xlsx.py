@@ -71,7 +71,8 @@ def ensure_company() -> tuple[int, int]:
             "unlimited_voice_sms": True,
         },
     )
-    numbers = [f"+39348{n:07d}" for n in range(LINES)]
+    # +39351: a range no other benchmark uses (bench_fair_use's +39348 would collide in one database).
+    numbers = [f"+39351{n:07d}" for n in range(LINES)]
     have = set(Line.objects.filter(company=company, number__in=numbers).values_list("number", flat=True))
     Line.objects.bulk_create(
         Line(
@@ -91,8 +92,11 @@ def ensure_company() -> tuple[int, int]:
     return company.pk, membership.pk
 
 
-def ensure_records(company_id: int) -> None:
-    """RECORDS records of the bench company over the last DAYS days, made once (again if the size or the days changed)."""
+def ensure_records(company_id: int, records: int = RECORDS) -> None:
+    """`records` records of the bench company over the last DAYS days, made once (again if the size or the days changed).
+
+    RECORDS by default; bench_scaling passes its own size.
+    """
     from billing.traffic_import import traffic_partitions_add
 
     today = timezone.localdate()
@@ -103,7 +107,7 @@ def ensure_records(company_id: int) -> None:
             [company_id, first],
         )
         count, oldest = cursor.fetchone()
-        if count == RECORDS and oldest == first:
+        if count == records and oldest == first:
             return
         started = time.perf_counter()
         cursor.execute("DELETE FROM billing_trafficrecord WHERE company_id = %s", [company_id])
@@ -138,13 +142,13 @@ def ensure_records(company_id: int) -> None:
             {
                 "company": company_id,
                 "first": first.isoformat(),
-                "step": DAYS * 86_400 / RECORDS,
-                "records": RECORDS,
+                "step": DAYS * 86_400 / records,
+                "records": records,
                 "lines": LINES,
             },
         )
         cursor.execute("ANALYZE billing_trafficrecord")
-        print(f"   made {RECORDS} records in {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"   made {records} records in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def _filters() -> Any:
