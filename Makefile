@@ -12,7 +12,9 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/selfcare)
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379)
 # Two workers: the machine has two cores; each worker has its own database and queue.
-PYTEST_ARGS ?= -n 2
+# worksteal: a worker that is done takes tests queued for the other, so the few long
+# ones (browser, faults) do not leave one worker running alone at the end.
+PYTEST_ARGS ?= -n 2 --dist worksteal
 # Benchmarks fill a database of their own, never the development or test one.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/selfcare_bench
 BENCH_LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/selfcare_bench_load
@@ -66,7 +68,7 @@ test: install translations lint typecheck security
 	@# Migrations are compared with the models, not with a database.
 	DATABASE_URL=sqlite://:memory: $(MANAGE) makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(BIN)/pytest --create-db $(PYTEST_ARGS)
+		$(BIN)/pytest --create-db --durations=15 $(PYTEST_ARGS)
 
 ## bench: the benchmarks of QUALITY.md, each printing its ratio against a baseline of the same run
 bench: install translations

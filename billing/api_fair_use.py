@@ -167,7 +167,8 @@ class FairUseFindingSerializer(serializers.ModelSerializer[FairUseFinding]):
 
 class FairUseFindingFilter(django_filters.FilterSet):
     line = django_filters.NumberFilter(help_text=_("A line's id (GET /api/v1/lines/)."))
-    rule = django_filters.ChoiceFilter(choices=FairUseRuleCode.choices)
+    # field_name: the code's column, so that the schema says a string (the rule's id is a number).
+    rule = django_filters.ChoiceFilter(field_name="rule__code", choices=FairUseRuleCode.choices)
     status = django_filters.ChoiceFilter(choices=FairUseFindingStatus.choices)
     period = django_filters.CharFilter(
         help_text=_("A day (YYYY-MM-DD) for the daily rules, or a month (YYYY-MM) for the monthly ones.")

@@ -654,6 +654,10 @@ REST_FRAMEWORK: dict[str, Any] = {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON in, as out: with a form-encoded body DRF reads a boolean that is not
+    # sent as false (an HTML checkbox), and a call that left `roaming_enabled`
+    # out would switch roaming off. Uploads name their own parsers (procedures.api_requests).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -39,11 +39,17 @@ def validate_vat_number(value: str) -> None:
 def validate_tax_code(value: str) -> None:
     """Codice fiscale: eleven digits for a company, sixteen characters for a person."""
     candidate = value.strip().upper()
+    # Letters and digits only: python-stdnum would accept spaces and dashes inside
+    # (and str.isdigit() other scripts' digits), which the portal would then store as typed.
+    if candidate and not (candidate.isascii() and candidate.isalnum()):
+        raise ValidationError(
+            _(
+                "%(value)s is not a valid Italian tax code: write it with letters and digits only, without spaces."
+            ),
+            code="invalid_tax_code",
+            params={"value": value},
+        )
     try:
-        # Letters and digits only: python-stdnum would accept spaces and dashes inside
-        # (and str.isdigit() other scripts' digits), which the portal would then store as typed.
-        if not (candidate.isascii() and candidate.isalnum()):
-            raise StdnumError
         if candidate.isdigit():
             iva.validate(candidate)
         else:

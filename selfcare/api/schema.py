@@ -85,4 +85,20 @@ def add_error_responses(result: dict[str, Any], **_kwargs: Any) -> dict[str, Any
                 )
             for code, (description, schema) in errors.items():
                 responses.setdefault(code, _error(description, schema, media_types))
+            for parameter in operation.get("parameters", []):
+                _empty_choice_allowed(parameter)
     return result
+
+
+def _empty_choice_allowed(parameter: dict[str, Any]) -> None:
+    """A query filter with choices takes an empty value too, meaning any (django-filter's reading).
+
+    `?status=` is what a form with "all" chosen sends; the API answers it as if
+    the filter were left out, and the schema says so rather than calling it invalid.
+    """
+    schema = parameter.get("schema", {})
+    choices = schema.get("enum")
+    if parameter["in"] != "query" or schema.get("type") != "string" or not choices or "" in choices:
+        return
+    schema["enum"] = [*choices, ""]
+    parameter["description"] = " ".join(filter(None, [parameter.get("description", ""), _("Empty: any.")]))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -125,6 +126,11 @@ def test_a_tax_code_with_separators_inside_is_refused_not_stored_as_typed() -> N
     assert not accepted(validate_tax_code, "01234 560017")
     assert not accepted(validate_tax_code, "01234-560017")
     assert not accepted(validate_tax_code, "٠١٢٣٤٥٦٧٨٩٧")
+    # The message says what to do, in the portal's languages.
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as refused:
+            validate_tax_code("RSSMRA 80A01 H501U")
+        assert "letters and digits only, without spaces" in " ".join(refused.value.messages)
 
 
 # ---------------------------------------------------------------------------

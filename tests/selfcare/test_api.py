@@ -277,6 +277,20 @@ def test_a_user_without_a_company_is_refused_with_403(db: None) -> None:
     assert response.status_code == 403
 
 
+def test_a_form_encoded_body_is_refused_and_changes_nothing(cast: Cast, api_client_for: Any) -> None:
+    """JSON only: DRF reads a boolean left out of a form body as false, which would switch VoLTE off."""
+    line = cast.rossi_assigned_line
+    assert line.volte_enabled is True
+
+    response = api_client_for(cast.rossi_admin).post(
+        f"/api/v1/lines/{line.pk}/services/volte/", {"unrelated": "x"}, format="multipart"
+    )
+
+    assert response.status_code == 415
+    line.refresh_from_db()
+    assert line.volte_enabled is True
+
+
 def test_a_session_call_that_writes_needs_the_csrf_token(cast: Cast) -> None:
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(cast.rossi_admin.user)
