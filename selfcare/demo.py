@@ -9,6 +9,7 @@ nothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -268,10 +269,13 @@ def _lines(company: _DemoCompany, users: list[dict[str, str]]) -> list[dict[str,
     return lines
 
 
-def demo_document() -> dict[str, Any]:
-    """The demo offers, companies, users and lines, as the provisioning feed would send them."""
+def demo_document(companies_of_the_demo: Sequence[_DemoCompany] = COMPANIES) -> dict[str, Any]:
+    """The demo offers, companies, users and lines, as the provisioning feed would send them.
+
+    Other companies of the same shape (the load benchmark's) go through the same document.
+    """
     companies = []
-    for company in COMPANIES:
+    for company in companies_of_the_demo:
         users = _users(company)
         companies.append(
             {

@@ -85,25 +85,10 @@ def load_companies(count: int) -> list[Any]:
 
 
 def load_document(count: int) -> dict[str, Any]:
-    """The generated companies as the provisioning feed would send them (as selfcare.demo.demo_document)."""
-    from selfcare.demo import OFFERS, _lines, _users, _vat_number
+    """The generated companies as the provisioning feed would send them: selfcare.demo's document of them."""
+    from selfcare.demo import demo_document
 
-    companies = []
-    for company in load_companies(count):
-        users = _users(company)
-        companies.append(
-            {
-                "vat_number": _vat_number(company.vat_body),
-                "name": company.name,
-                "tax_code": _vat_number(company.vat_body).removeprefix("IT"),
-                "pec": company.pec,
-                "recipient_code": company.recipient_code,
-                "registered_office": company.registered_office,
-                "users": users,
-                "lines": _lines(company, users),
-            }
-        )
-    return {"offers": OFFERS, "companies": companies}
+    return demo_document(load_companies(count))
 
 
 def company_vat_numbers(count: int) -> list[str]:

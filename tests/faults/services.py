@@ -204,9 +204,12 @@ class PortalServer:
     DEBUG is off, as in production: an error page is the one a customer would see.
     """
 
-    def __init__(self, *, env: dict[str, str], workers: int = 1, threads: int = 4) -> None:
+    def __init__(
+        self, *, env: dict[str, str], unset: frozenset[str] = frozenset(), workers: int = 1, threads: int = 4
+    ) -> None:
         self.port = free_port()
         self.env = env
+        self.unset = unset
         self.workers = workers
         self.threads = threads
         self.process: subprocess.Popen[bytes] | None = None
@@ -240,7 +243,12 @@ class PortalServer:
                 *("--workers", str(self.workers), "--threads", str(self.threads), "--timeout", "60"),
             ],
             cwd=BASE_DIR,
-            env={**os.environ, **on_the_test_database(), "DEBUG": "false", **self.env},
+            env={
+                **{key: value for key, value in os.environ.items() if key not in self.unset},
+                **on_the_test_database(),
+                "DEBUG": "false",
+                **self.env,
+            },
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

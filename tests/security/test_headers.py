@@ -14,15 +14,10 @@ redirected to HTTPS; no server version given away.
 from __future__ import annotations
 
 import http.client
-import os
 import re
 import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import Morsel, SimpleCookie
@@ -40,6 +35,7 @@ from selfcare.models import User
 from selfcare.services.tokens import api_token_key_hash
 from tests.cast import Cast, make_cast
 from tests.conftest import totp_code
+from tests.faults.services import PortalServer
 from tests.worker import database_url_of_test_database
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -139,72 +135,28 @@ class Visitor:
         return answer
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def portal(django_db_setup: Any, django_db_blocker: Any) -> Iterator[int]:
     """The portal under gunicorn in production mode, on this test run's database; yields its port."""
-    port = _free_port()
     static_root = tempfile.mkdtemp(prefix="security-static-")
-    log = tempfile.NamedTemporaryFile(prefix="security-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
     env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="tests.security.production_site",
-        PRODUCTION="true",
-        SECRET_KEY=secrets.token_urlsafe(64),
+        "DJANGO_SETTINGS_MODULE": "tests.security.production_site",
+        "PRODUCTION": "true",
+        "SECRET_KEY": secrets.token_urlsafe(64),
         # A new key encrypts; the suite's key still decrypts what the test wrote (a rotation, as deployed).
-        FIELD_ENCRYPTION_KEYS=",".join([Fernet.generate_key().decode(), *settings.FIELD_ENCRYPTION_KEYS]),
-        ALLOWED_HOSTS=HOST,
-        DATABASE_URL=database_url_of_test_database(),
-        REDIS_URL=settings.REDIS_URL,
-        CACHE_KEY_PREFIX=settings.CACHES["default"].get("KEY_PREFIX", ""),
-        CELERY_TASK_DEFAULT_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
-        STATIC_ROOT=static_root,
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "selfcare.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
+        "FIELD_ENCRYPTION_KEYS": ",".join([Fernet.generate_key().decode(), *settings.FIELD_ENCRYPTION_KEYS]),
+        "ALLOWED_HOSTS": HOST,
+        "DATABASE_URL": database_url_of_test_database(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""),
+        "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "STATIC_ROOT": static_root,
+    }
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if Visitor(port).get("/healthz", https=False).status == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("gunicorn did not start:\n" + Path(log.name).read_text(errors="replace"))
-            time.sleep(0.2)
-        yield port
+        # The test run's own switch is not production's.
+        with PortalServer(env=env, unset=frozenset({"DJANGO_ALLOW_ASYNC_UNSAFE"})) as server:
+            yield server.port
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        Path(log.name).unlink(missing_ok=True)
         shutil.rmtree(static_root, ignore_errors=True)
 
 
