@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 import random
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -99,9 +99,13 @@ def demo_traffic_days(*, today: date) -> list[date]:
     return [today - timedelta(days=offset) for offset in range(DAYS, 0, -1)]
 
 
-def demo_lines() -> list[DemoLine]:
-    """The demo companies' lines, as they are now (a line's traffic goes to the company that had it)."""
-    vat_numbers = [company["vat_number"] for company in demo_document()["companies"]]
+def demo_lines(vat_numbers: Sequence[str] | None = None) -> list[DemoLine]:
+    """The demo companies' lines, as they are now (a line's traffic goes to the company that had it).
+
+    Other companies' lines (the load benchmark's), by their VAT numbers, likewise.
+    """
+    if vat_numbers is None:
+        vat_numbers = [company["vat_number"] for company in demo_document()["companies"]]
     lines = (
         Line.objects.filter(company__vat_number__in=vat_numbers).select_related("offer").order_by("number")
     )
@@ -327,12 +331,12 @@ def demo_traffic_rows(*, lines: list[DemoLine], today: date) -> Iterator[dict[st
         yield from sorted(rows, key=lambda row: (row["started_at"], row["record_id"]))
 
 
-def demo_traffic_write(*, path: Path, today: date) -> int:
-    """Write the demo feed file; returns how many records it holds."""
+def demo_traffic_write(*, path: Path, today: date, lines: list[DemoLine] | None = None) -> int:
+    """Write the demo feed file (of the demo's lines unless given); returns how many records it holds."""
     count = 0
     with path.open("w", encoding="utf-8", newline="") as feed:
         feed.write(",".join(FEED_COLUMNS) + "\n")
-        for row in demo_traffic_rows(lines=demo_lines(), today=today):
+        for row in demo_traffic_rows(lines=demo_lines() if lines is None else lines, today=today):
             feed.write(",".join(row[column] for column in FEED_COLUMNS) + "\n")
             count += 1
     return count

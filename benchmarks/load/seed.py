@@ -113,29 +113,12 @@ def _seeded(count: int) -> bool:
 
 def _import_traffic(vat_numbers: list[str]) -> int:
     """The demo's 90 days of traffic for the generated companies' lines, through the feed's importer."""
-    from billing.demo_traffic import DemoLine, demo_traffic_rows
-    from billing.traffic_feed import FEED_COLUMNS
+    from billing.demo_traffic import demo_lines, demo_traffic_write
     from billing.traffic_import import traffic_import_files
-    from selfcare.models import Line, LineKind, LineStatus, Payment
 
-    lines = [
-        DemoLine(
-            number=line.number,
-            mobile=line.kind == LineKind.MOBILE,
-            prepaid=line.offer is not None and line.offer.payment == Payment.PREPAID,
-            activated_on=line.activated_on,
-            ceased_on=line.ceased_on if line.status == LineStatus.CEASED else None,
-        )
-        for line in Line.objects.filter(company__vat_number__in=vat_numbers)
-        .select_related("offer")
-        .order_by("number")
-    ]
     with tempfile.TemporaryDirectory(prefix="bench-load-traffic-") as folder:
         path = Path(folder) / "load-traffic.csv"
-        with path.open("w", encoding="utf-8", newline="") as feed:
-            feed.write(",".join(FEED_COLUMNS) + "\n")
-            for row in demo_traffic_rows(lines=lines, today=timezone.localdate()):
-                feed.write(",".join(row[column] for column in FEED_COLUMNS) + "\n")
+        demo_traffic_write(path=path, today=timezone.localdate(), lines=demo_lines(vat_numbers))
         batch = traffic_import_files(paths=[path])
     if batch.refused or batch.result.rejected:
         raise ValueError(f"The load traffic was not accepted: {batch.refused} {batch.result.rejected[:5]}")
